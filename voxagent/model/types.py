@@ -1,0 +1,94 @@
+"""Plain data the model client returns: tool calls, token usage, responses and stream items."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "ChatResponse",
+    "StreamDone",
+    "StreamItem",
+    "TextDelta",
+    "ToolCall",
+    "ToolCallReady",
+    "Usage",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One function call requested by the model.
+
+    Attributes:
+        id: The call id as the server sent it (the conversation repairs ids Voxtral would reject).
+        name: The function name.
+        arguments: The arguments as the raw JSON text the model produced (may be malformed).
+    """
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts reported by the server for one request."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.total_tokens + other.total_tokens,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ChatResponse:
+    """A complete assistant message from one chat completion.
+
+    Attributes:
+        text: The assistant's text, or None when it only called tools.
+        tool_calls: The tool calls, in the order the model made them.
+        finish_reason: `stop`, `tool_calls`, `length`, ... as the server reported it.
+        usage: Token usage, when the server reported it.
+        model: The model name the server answered with.
+    """
+
+    text: str | None
+    tool_calls: tuple[ToolCall, ...] = ()
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    model: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """A fragment of assistant text from a streamed response."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallReady:
+    """A streamed tool call whose arguments are complete (dispatch it now).
+
+    Emitted as soon as the call's arguments form a complete JSON value, or when the next call
+    starts, or when the stream finishes, whichever comes first; each call is emitted once.
+    """
+
+    index: int
+    call: ToolCall
+
+
+@dataclass(frozen=True, slots=True)
+class StreamDone:
+    """The stream ended; `response` is the whole assistant message, assembled."""
+
+    response: ChatResponse
+
+
+StreamItem = TextDelta | ToolCallReady | StreamDone
