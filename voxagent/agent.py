@@ -1,0 +1,571 @@
+"""`Agent`: a Voxtral voice agent with typed tools and a multi-turn conversation.
+
+    agent = Agent(model="mistralai/Voxtral-Mini-3B-2507", base_url="http://127.0.0.1:8000/v1",
+                  tools=[set_light], instructions="You control the lights.", deps=Home())
+    async with agent:
+        turn = await agent.ask(audio="cmd.wav")
+        async for event in agent.listen(Microphone()):
+            ...
+
+`ask` runs one turn; `listen` turns utterances from an audio source into turns and streams
+events. Both go through the single loop in `voxagent.turn`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import replace
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar
+
+import anyio
+
+from voxagent.approval import ApprovalPolicy, ApprovalRequest, resolve_policy
+from voxagent.errors import ConfigurationError, VoxagentError
+from voxagent.events import (
+    AudioOverflow,
+    ConfirmationRequested,
+    ErrorEvent,
+    Event,
+    SpeechEnded,
+    SpeechStarted,
+    TurnCancelled,
+)
+from voxagent.results import TurnResult
+from voxagent.tools import Tool, ToolRegistry
+from voxagent.tools import tool as make_tool
+from voxagent.turn import ModelSettings, TurnEnv, TurnInput, run_turn
+
+if TYPE_CHECKING:
+    import httpx
+    import numpy as np
+
+    from voxagent.audio import AudioSource, EndpointerSettings, Utterance
+    from voxagent.audio.clip import AudioClip
+    from voxagent.conversation import Budget, Conversation
+    from voxagent.model import ModelClient
+
+__all__ = ["Agent", "Speaker", "TurnResult"]
+
+logger = logging.getLogger("voxagent.agent")
+
+DepsT = TypeVar("DepsT")
+Speaker: TypeAlias = Callable[[str], Awaitable[None]]
+AudioInput: TypeAlias = "str | Path | bytes | np.ndarray[Any, Any] | AudioClip"
+
+_NO_SERVER_HINT = (
+    "install the managed server with `pip install 'voxagent[serve]'`, or point "
+    "`--base-url` / VOXAGENT_BASE_URL at a running Voxtral server, or use Mistral's API: "
+    "base_url='https://api.mistral.ai/v1' with MISTRAL_API_KEY set"
+)
+
+
+class Agent(Generic[DepsT]):
+    """A voice agent on a Voxtral model.
+
+    Args:
+        model: The model name the server serves (None: the server's first model). With no
+            server URL, the model a managed local vLLM server is started for.
+        base_url: An OpenAI-compatible `/v1` URL (vLLM or Mistral's API). None: the
+            VOXAGENT_BASE_URL environment variable, else a managed local vLLM server.
+        tools: Tools (from `@tool`) or plain functions, which are wrapped with `@tool`.
+        instructions: What the agent is for; sent as a system message, or as text in the first
+            user message while audio is present (Voxtral rejects a system prompt with audio).
+        deps: Your application's state, handed to tools as `ctx.deps`.
+        tool_choice: "auto", "none", "required" or a tool name. A forced choice applies to the
+            first model request of each turn only.
+        max_tool_rounds: Tool rounds per turn before the model must answer in text.
+        http_client: An httpx.AsyncClient to use (you keep ownership of it).
+        api_key: Bearer key (Mistral's API; default MISTRAL_API_KEY).
+        dialect: "vllm" or "mistral"; None detects it from the URL.
+        temperature: Sampling temperature (Voxtral's recommended 0.2).
+        top_p: Nucleus sampling (Voxtral's recommended 0.95).
+        max_tokens: Cap on each answer's tokens; also the room kept free in the context.
+        seed: Sampling seed, for reproducible runs.
+        stream: Stream answers (text deltas, tools started as soon as their arguments are
+            complete). False waits for whole responses.
+        parallel_tool_calls: Let the model call several tools at once (server default: yes).
+        approval: Who approves `confirm=True` tools: "ask" (by voice while listening; denied in
+            `ask`, where nobody can answer), "always", "never", or an async callable.
+        speaker: An async `(text) -> None` that speaks answers and questions (a TTS hook).
+        barge_in: While the agent works, new speech "cancel"s the current turn or is "queue"d.
+        max_audio_items: Audio clips per request (vLLM allows 5 for Voxtral by default).
+        conversation: A conversation to continue (for example from `Conversation.load`).
+        endpointing: Endpointer settings for `listen`.
+        confirm_timeout: Seconds to wait for a spoken yes/no before treating it as no.
+        clock: Monotonic clock in seconds (injected in tests).
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        base_url: str | None = None,
+        tools: Iterable[Tool | Callable[..., Any]] = (),
+        instructions: str | None = None,
+        deps: DepsT = None,  # type: ignore[assignment]  # deps are optional; tools see None
+        tool_choice: str = "auto",
+        max_tool_rounds: int = 8,
+        http_client: httpx.AsyncClient | None = None,
+        api_key: str | None = None,
+        dialect: Literal["vllm", "mistral"] | None = None,
+        temperature: float = 0.2,
+        top_p: float = 0.95,
+        max_tokens: int | None = None,
+        seed: int | None = None,
+        stream: bool = True,
+        parallel_tool_calls: bool | None = None,
+        approval: ApprovalPolicy = "ask",
+        speaker: Speaker | None = None,
+        barge_in: Literal["cancel", "queue"] = "cancel",
+        max_audio_items: int = 5,
+        conversation: Conversation | None = None,
+        endpointing: EndpointerSettings | None = None,
+        confirm_timeout: float = 30.0,
+        clock: Callable[[], float] = anyio.current_time,
+    ) -> None:
+        if max_tool_rounds < 0:
+            raise ConfigurationError(
+                f"max_tool_rounds must be >= 0, got {max_tool_rounds}",
+                hint="use 0 to forbid tool calls, or a small number such as 8",
+            )
+        if barge_in not in ("cancel", "queue"):
+            raise ConfigurationError(
+                f"barge_in must be 'cancel' or 'queue', got {barge_in!r}",
+                hint="'cancel' stops the current turn when the user speaks; 'queue' waits",
+            )
+        self.model = model
+        self.base_url = base_url
+        self.instructions = instructions
+        self.deps = deps
+        self.registry = ToolRegistry(tools)
+        self.settings = ModelSettings(
+            tool_choice=tool_choice,
+            parallel_tool_calls=parallel_tool_calls,
+            temperature=temperature,
+            top_p=top_p,
+            max_tokens=max_tokens,
+            seed=seed,
+            stream=stream,
+            max_tool_rounds=max_tool_rounds,
+        )
+        self.approval = approval
+        self.speaker = speaker
+        self.barge_in = barge_in
+        self.max_audio_items = max_audio_items
+        self.endpointing = endpointing
+        self.confirm_timeout = confirm_timeout
+        self._conversation = conversation
+        self._http_client = http_client
+        self._api_key = api_key
+        self._dialect = dialect
+        self._clock = clock
+        self._client: ModelClient | None = None
+        self._budget: Budget | None = None
+        self._stack: contextlib.AsyncExitStack | None = None
+        self._background: anyio.abc.TaskGroup | None = None
+        self._turn_lock = anyio.Lock()
+        self._turn_ids = itertools.count(1)
+        self._transcribing: set[int] = set()
+
+    # ----------------------------------------------------------------- tools
+
+    def tool(self, fn: Callable[..., Any] | None = None, /, **options: Any) -> Any:
+        """Register a tool on this agent; usable as `@agent.tool` or `@agent.tool(confirm=True)`.
+
+        Args:
+            fn: The function (when used bare).
+            **options: The options of `voxagent.tool` (name, description, confirm, timeout, ...).
+        """
+
+        def register(function: Callable[..., Any]) -> Tool:
+            made = make_tool(**options)(function) if options else make_tool(function)
+            return self.registry.add(made)
+
+        return register(fn) if fn is not None else register
+
+    # ------------------------------------------------------------- lifecycle
+
+    @property
+    def conversation(self) -> Conversation:
+        """The conversation so far (save it with `agent.conversation.save(path)`)."""
+        if self._conversation is None:
+            from voxagent.conversation import Conversation
+
+            self._conversation = Conversation(self.instructions)
+        return self._conversation
+
+    @property
+    def client(self) -> ModelClient:
+        """The model client (available inside `async with agent`)."""
+        if self._client is None:
+            raise ConfigurationError(
+                "the agent is not started",
+                hint="use it inside `async with agent:` (that connects to the server)",
+            )
+        return self._client
+
+    async def __aenter__(self) -> Agent[DepsT]:
+        from voxagent.conversation import Budget
+        from voxagent.model import ModelClient
+
+        stack = contextlib.AsyncExitStack()
+        await stack.__aenter__()
+        try:
+            base_url = self.base_url or os.environ.get("VOXAGENT_BASE_URL") or None
+            if base_url is None:
+                base_url = await self._start_managed_server(stack)
+            client = ModelClient(
+                base_url,
+                model=self.model,
+                dialect=self._dialect,
+                api_key=self._api_key,
+                http_client=self._http_client,
+            )
+            await stack.enter_async_context(client)
+            info = await client.resolve_model()
+            self._budget = Budget(
+                max_audio_items=self.max_audio_items,
+                max_tokens=info.max_model_len,
+                reserve_tokens=self.settings.max_tokens or 1024,
+            )
+            self._background = await stack.enter_async_context(anyio.create_task_group())
+            self._client = client
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        stack, self._stack = self._stack, None
+        if self._background is not None:
+            # Prefetched transcripts are an optimisation: never make shutdown wait for them.
+            self._background.cancel_scope.cancel()
+        self._client = None
+        self._background = None
+        if stack is not None:
+            await stack.__aexit__(exc_type, exc, tb)
+
+    async def _start_managed_server(self, stack: contextlib.AsyncExitStack) -> str:
+        if self.model is None:
+            raise ConfigurationError(
+                "no server URL and no model to start a local server for",
+                hint=f"pass model=..., or {_NO_SERVER_HINT}",
+            )
+        from voxagent.model.vllm_server import VLLMServer, find_vllm
+
+        if find_vllm() is None:
+            raise ConfigurationError(
+                "no Voxtral server URL was given and vLLM is not installed here",
+                hint=_NO_SERVER_HINT,
+            )
+        server = VLLMServer(self.model, on_progress=lambda line: logger.info("vllm: %s", line))
+        await stack.enter_async_context(server)
+        return server.base_url
+
+    # ------------------------------------------------------------------- ask
+
+    async def ask(
+        self,
+        audio: AudioInput | None = None,
+        text: str | None = None,
+        *,
+        sample_rate: int | None = None,
+        tool_choice: str | None = None,
+        on_event: Callable[[Event], Awaitable[None] | None] | None = None,
+    ) -> TurnResult:
+        """Run one user turn (audio, text, or both) to its final answer.
+
+        Args:
+            audio: A file path, encoded file bytes, a numpy array (with `sample_rate`) or an
+                `AudioClip`. Any rate and channel count: it is converted to 16 kHz mono.
+            text: Text typed by the user, or an instruction sent with the audio.
+            sample_rate: The rate of a numpy array or raw samples.
+            tool_choice: Override the agent's tool_choice for this turn's first request.
+            on_event: Called with every event of the turn, as it happens.
+
+        Returns:
+            The turn's answer, tool calls, timings and token usage.
+
+        Raises:
+            AudioError: The audio cannot be read (nothing is recorded in the conversation).
+            ModelError: The server failed; the user turn stays recorded and the conversation
+                valid, so the next `ask` can go on.
+        """
+        if audio is None and not text:
+            raise ConfigurationError(
+                "ask() needs audio or text", hint="pass audio='file.wav' or text='...'"
+            )
+        started = self._clock()
+        clip = await self._prepare(audio, sample_rate) if audio is not None else None
+        timings = {"prepare": self._clock() - started}
+
+        async def emit(event: Event) -> None:
+            if on_event is not None:
+                outcome = on_event(event)
+                if outcome is not None:
+                    await outcome
+
+        async with self._turn_lock:
+            env = self._env(resolve_policy(self.approval, voice=None))
+            user = TurnInput(text=text, clip=clip, tool_choice=tool_choice, timings=timings)
+            result = await run_turn(env, user, next(self._turn_ids), emit)
+        if self.speaker is not None and result.text:
+            await self.speaker(result.text)
+        return result
+
+    async def _prepare(self, audio: AudioInput, sample_rate: int | None) -> AudioClip:
+        from voxagent.audio.clip import AudioClip
+
+        if isinstance(audio, AudioClip):
+            return audio
+        from voxagent.audio import to_clip
+
+        # Decoding and resampling are CPU work: keep them off the event loop.
+        return await anyio.to_thread.run_sync(to_clip, audio, sample_rate)
+
+    def _env(self, approval: Callable[[ApprovalRequest], Awaitable[bool]]) -> TurnEnv:
+        return TurnEnv(
+            client=self.client,
+            conversation=self.conversation,
+            registry=self.registry,
+            settings=self.settings,
+            budget=self._budget,
+            deps=self.deps,
+            approval=approval,
+            clock=self._clock,
+            prefetch_transcripts=self._prefetch_transcripts,
+        )
+
+    def _prefetch_transcripts(self) -> None:
+        """Start transcribing audio turns that compaction will soon replace by text."""
+        if self._background is None or self._budget is None:
+            return
+        specs = self.registry.to_openai() or None
+        for turn in self.conversation.audio_to_transcribe(self._budget, tools=specs):
+            if id(turn) in self._transcribing or turn.audio is None:
+                continue
+            self._transcribing.add(id(turn))
+            self._background.start_soon(self._transcribe_turn, turn)
+
+    async def _transcribe_turn(self, turn: Any) -> None:
+        try:
+            text = await self.client.transcribe(turn.audio)
+        except VoxagentError as exc:
+            # Compaction falls back to a placeholder; the conversation stays valid.
+            logger.warning("could not transcribe an earlier voice message: %s", exc.message)
+            return
+        finally:
+            self._transcribing.discard(id(turn))
+        self.conversation.set_transcript(turn, text)
+
+    # ---------------------------------------------------------------- listen
+
+    async def listen(
+        self,
+        source: AudioSource,
+        *,
+        push_to_talk: anyio.Event | None = None,
+        scorer: Any = None,
+    ) -> AsyncIterator[Event]:
+        """Listen to an audio source; each utterance becomes a turn. Yields every event.
+
+        Use it as `async with contextlib.aclosing(agent.listen(mic)) as events:` when you may
+        stop early, so capture stops at once. It ends when the source ends and the queued turns
+        are done. Errors from the server are reported as `ErrorEvent`s and listening goes on.
+
+        Args:
+            source: Any audio source (`Microphone()`, `AudioFile(...)`, ...).
+            push_to_talk: When given, speech is taken only while this event is set.
+            scorer: A voice-activity scorer (default: the library's default scorer).
+        """
+        send, receive = anyio.create_memory_object_stream[Event](max_buffer_size=1024)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._listen_loop, source, send, push_to_talk, scorer)
+            async with receive:
+                async for event in receive:
+                    yield event
+
+    async def _listen_loop(
+        self,
+        source: AudioSource,
+        events: anyio.abc.ObjectSendStream[Event],
+        push_to_talk: anyio.Event | None,
+        scorer: Any,
+    ) -> None:
+        session = _ListenSession(self, events)
+        async with events, anyio.create_task_group() as tg:
+            utter_send, utter_receive = anyio.create_memory_object_stream[tuple[Utterance, float]](
+                max_buffer_size=8
+            )
+            tg.start_soon(session.run_turns, utter_receive)
+            async with utter_send:
+                await session.capture(source, utter_send, push_to_talk, scorer)
+
+
+class _ListenSession:
+    """The state of one `listen` call: who is busy, what to cancel, who waits for a reply."""
+
+    def __init__(self, agent: Agent[Any], events: anyio.abc.ObjectSendStream[Event]) -> None:
+        self.agent = agent
+        self.events = events
+        self.busy = False
+        self.turn_scope: anyio.CancelScope | None = None
+        self.reply_slot: anyio.abc.ObjectSendStream[Utterance] | None = None
+
+    async def emit(self, event: Event) -> None:
+        await self.events.send(event)
+
+    async def capture(
+        self,
+        source: AudioSource,
+        utterances: anyio.abc.ObjectSendStream[tuple[Utterance, float]],
+        push_to_talk: anyio.Event | None,
+        scorer: Any,
+    ) -> None:
+        from voxagent.audio import Utterance, segment
+
+        agent = self.agent
+        async for item in segment(
+            source, settings=agent.endpointing, scorer=scorer, push_to_talk=push_to_talk
+        ):
+            match item:
+                case SpeechStarted():
+                    barging = self.busy and self.reply_slot is None
+                    await self.emit(replace(item, while_busy=barging))
+                    if barging and agent.barge_in == "cancel" and self.turn_scope is not None:
+                        self.turn_scope.cancel()
+                case Utterance():
+                    await self.emit(SpeechEnded(at=item.end, duration=item.end - item.start))
+                    if self.reply_slot is not None:
+                        with contextlib.suppress(anyio.WouldBlock):
+                            self.reply_slot.send_nowait(item)
+                        continue
+                    try:
+                        utterances.send_nowait((item, agent._clock()))
+                    except anyio.WouldBlock:
+                        await self.emit(
+                            ErrorEvent(
+                                message="An utterance was dropped: 8 turns were already waiting.",
+                                error_type="QueueFull",
+                                hint="use barge_in='cancel', or speak after the agent answers",
+                            )
+                        )
+                case AudioOverflow():
+                    await self.emit(item)
+
+    async def run_turns(
+        self, utterances: anyio.abc.ObjectReceiveStream[tuple[Utterance, float]]
+    ) -> None:
+        agent = self.agent
+        async with utterances:
+            async for utterance, queued_at in utterances:
+                turn_id = next(agent._turn_ids)
+                with anyio.CancelScope() as scope:
+                    self.turn_scope = scope
+                    self.busy = True
+                    try:
+                        await self._one_turn(utterance, queued_at, turn_id)
+                    finally:
+                        self.busy = False
+                        self.turn_scope = None
+                if scope.cancelled_caught:
+                    await self.emit(TurnCancelled(turn_id=turn_id, reason="barge-in"))
+
+    async def _one_turn(self, utterance: Utterance, queued_at: float, turn_id: int) -> None:
+        agent = self.agent
+        started = agent._clock()
+        try:
+            clip = await anyio.to_thread.run_sync(utterance.to_clip)
+            timings = {"queued": started - queued_at, "prepare": agent._clock() - started}
+            async with agent._turn_lock:
+                env = agent._env(resolve_policy(agent.approval, voice=self.voice_approval))
+                result = await run_turn(
+                    env, TurnInput(clip=clip, timings=timings), turn_id, self.emit
+                )
+            if agent.speaker is not None and result.text:
+                await agent.speaker(result.text)
+        except VoxagentError as exc:
+            await self.emit(
+                ErrorEvent(message=exc.message, error_type=type(exc).__name__, hint=exc.hint)
+            )
+
+    async def voice_approval(self, request: ApprovalRequest) -> bool:
+        """Ask the user by voice, then let the model classify the spoken answer."""
+        agent = self.agent
+        await self.emit(
+            ConfirmationRequested(
+                call_id=request.call_id,
+                name=request.tool_name,
+                arguments=request.arguments,
+                question=request.question,
+            )
+        )
+        send, receive = anyio.create_memory_object_stream["Utterance"](max_buffer_size=1)
+        self.reply_slot = send
+        try:
+            if agent.speaker is not None:
+                await agent.speaker(request.question)
+            with anyio.move_on_after(agent.confirm_timeout):
+                reply = await receive.receive()
+                clip = await anyio.to_thread.run_sync(reply.to_clip)
+                return await classify_yes_no(agent.client, request.question, clip)
+            return False
+        finally:
+            self.reply_slot = None
+            send.close()
+            receive.close()
+
+
+_REPLY_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "record_reply",
+        "description": "Record whether the user's spoken reply means yes or no.",
+        "parameters": {
+            "type": "object",
+            "properties": {"answer": {"type": "string", "enum": ["yes", "no"]}},
+            "required": ["answer"],
+        },
+    },
+}
+
+
+async def classify_yes_no(client: ModelClient, question: str, clip: AudioClip) -> bool:
+    """Ask the model whether a spoken reply to `question` means yes (in any language).
+
+    The answer is forced through a tool with an enum argument, so even a model that would ramble
+    gives a schema-valid yes or no. Anything unclear counts as no.
+    """
+    import json
+
+    prompt = (
+        f'The user was asked: "{question}" The audio is their spoken reply, in any language. '
+        "Call record_reply with answer 'yes' only if they clearly agreed; otherwise 'no'."
+    )
+    messages = [
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": prompt}, client.dialect.audio_part(clip)],
+        }
+    ]
+    response = await client.chat(
+        messages, tools=[_REPLY_TOOL], tool_choice="record_reply", temperature=0.0
+    )
+    for call in response.tool_calls:
+        try:
+            return bool(json.loads(call.arguments).get("answer") == "yes")
+        except (ValueError, AttributeError):
+            return False
+    return (response.text or "").strip().lower().startswith(("yes", "oui", "ja", "sí", "si", "sim"))
