@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "ChatResponse",
+    "ModelInfo",
     "StreamDone",
     "StreamItem",
     "TextDelta",
@@ -28,6 +29,19 @@ class ToolCall:
     id: str
     name: str
     arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """A model the server serves, as `/v1/models` describes it.
+
+    Attributes:
+        id: The served model name (what requests put in `model`).
+        max_model_len: The context length in tokens, when the server reports it (vLLM does).
+    """
+
+    id: str
+    max_model_len: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,418 @@
+"""`ModelClient`: chat (plain and streamed), transcription and model listing over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
+from types import TracebackType
+from typing import Any, Literal, Self
+from urllib.parse import urlsplit
+
+import anyio
+import httpx
+
+from voxagent.audio.clip import AudioClip
+from voxagent.errors import ConfigurationError, ModelError, ModelNotFoundError, ProtocolError
+from voxagent.model.dialects import MISTRAL, VLLM, Dialect, detect_dialect
+from voxagent.model.retry import RetryPolicy
+from voxagent.model.sse import SSEDecoder, StreamAssembler, parse_usage
+from voxagent.model.transport import Transport
+from voxagent.model.types import ChatResponse, ModelInfo, StreamDone, StreamItem, ToolCall
+
+__all__ = ["ModelClient"]
+
+_DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=120.0, pool=10.0)
+_DEFAULT_TOTAL = 300.0
+_MIME = {"wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "mp3": "audio/mpeg"}
+
+
+class ModelClient:
+    """Talks to a Voxtral server (vLLM or Mistral's API) over its OpenAI-compatible HTTP API.
+
+    Use it as an async context manager (or call `aclose()`): it closes the httpx client it owns,
+    never one you passed in.
+
+    Args:
+        base_url: The API root, for example "http://127.0.0.1:8000/v1" ("/v1" is added when the
+            URL has no path).
+        model: The served model name; None asks `/v1/models` and takes the first.
+        dialect: "vllm", "mistral", a `Dialect`, or None to detect it from the URL.
+        api_key: Sent as a Bearer token; for Mistral's API it defaults to $MISTRAL_API_KEY.
+        http_client: An httpx client to use (its timeouts apply); None creates and owns one.
+        timeout: A float limits connect/read/write and the whole request (retries included) to
+            that many seconds; an `httpx.Timeout` sets the per-operation limits and leaves the
+            whole request at 300 s; None uses connect 10 s, read 120 s, whole request 300 s.
+        retry: The retry policy (default: 3 attempts, 0.5 s base, 8 s cap).
+        sleep: Awaitable sleep used between retries (inject a fake in tests).
+        clock: Monotonic seconds used for deadlines.
+        max_response_bytes: The largest non-streamed answer accepted.
+
+    Raises:
+        ConfigurationError: the dialect needs an API key and none was given or set.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        model: str | None = None,
+        dialect: Literal["vllm", "mistral"] | Dialect | None = None,
+        api_key: str | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        timeout: httpx.Timeout | float | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], Awaitable[Any]] = anyio.sleep,
+        clock: Callable[[], float] = anyio.current_time,
+        max_response_bytes: int = 16 * 1024 * 1024,
+    ) -> None:
+        self.base_url = _normalise(base_url)
+        self.dialect = _pick_dialect(dialect, self.base_url)
+        self.model = model
+        if api_key is None and self.dialect.api_key_env:
+            api_key = os.environ.get(self.dialect.api_key_env) or None
+        if api_key is None and self.dialect.api_key_env:
+            raise ConfigurationError(
+                f"no API key for {self.base_url}",
+                hint=f"set {self.dialect.api_key_env} or pass api_key=",
+            )
+        self._headers = self.dialect.headers(api_key)
+        if isinstance(timeout, int | float):
+            http_timeout: httpx.Timeout = httpx.Timeout(float(timeout), connect=min(10.0, timeout))
+            self._total: float | None = float(timeout)
+        else:
+            http_timeout = timeout or _DEFAULT_TIMEOUT
+            self._total = _DEFAULT_TOTAL
+        self._owns_http = http_client is None
+        http = http_client or httpx.AsyncClient(timeout=http_timeout)
+        self._request_timeout = http_timeout if http_client is None or timeout is not None else None
+        self._transport = Transport(
+            http, retry=retry or RetryPolicy(), sleep=sleep, clock=clock,
+            max_response_bytes=max_response_bytes,
+        )
+        self._models: list[ModelInfo] | None = None
+        self._info: ModelInfo | None = None
+
+    def __repr__(self) -> str:
+        # Deliberately leaves out the headers: they hold the API key.
+        return (
+            f"ModelClient(base_url={self.base_url!r}, dialect={self.dialect.name!r}, "
+            f"model={self.model!r})"
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the httpx client if this object created it."""
+        if self._owns_http:
+            await self._transport.http.aclose()
+
+    async def list_models(self) -> list[ModelInfo]:
+        """Return the models the server serves (`GET /v1/models`)."""
+        deadline = self._transport.deadline(self._total)
+        response = await self._transport.send(
+            lambda: self._build("GET", "/models"), deadline=deadline, model=None
+        )
+        data = _json(await self._transport.read_body(response, deadline), str(response.url))
+        entries = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(entries, list):
+            raise ProtocolError(f"{response.url} did not return a model list")
+        models = []
+        for entry in entries:
+            if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+                length = entry.get("max_model_len")
+                models.append(ModelInfo(entry["id"], length if isinstance(length, int) else None))
+        self._models = models
+        return models
+
+    async def resolve_model(self) -> ModelInfo:
+        """Return the model requests will use, with its context length; asks the server once.
+
+        Raises:
+            ModelNotFoundError: the server does not list the configured model.
+        """
+        if self._info is not None:
+            return self._info
+        models = await self.list_models()
+        if self.model is None:
+            if not models:
+                raise ProtocolError(f"{self.base_url}/models lists no models")
+            self._info = models[0]
+            self.model = models[0].id
+            return self._info
+        for info in models:
+            if info.id == self.model:
+                self._info = info
+                return info
+        raise ModelNotFoundError(
+            f"{self.base_url} does not serve model {self.model!r}",
+            hint=f"the server serves: {', '.join(m.id for m in models) or 'nothing'}",
+        )
+
+    async def chat(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        tool_choice: str | None = None,
+        parallel_tool_calls: bool | None = None,
+        temperature: float = 0.2,
+        top_p: float = 0.95,
+        max_tokens: int | None = None,
+        seed: int | None = None,
+        extra_body: dict[str, Any] | None = None,
+    ) -> ChatResponse:
+        """Send one chat completion and return the whole assistant message.
+
+        Args:
+            messages: Rendered messages (audio parts come from `dialect.audio_part`).
+            tools: Tool definitions in OpenAI form.
+            tool_choice: "auto", "none", "required" or a tool's name (forces that tool).
+            parallel_tool_calls: Whether several calls may come in one message.
+            temperature: Sampling temperature (Voxtral's recommended 0.2).
+            top_p: Nucleus sampling (Voxtral's recommended 0.95).
+            max_tokens: The cap on generated tokens.
+            seed: Sampling seed (sent under the dialect's field name).
+            extra_body: Fields merged last into the request body.
+        """
+        body = await self._chat_body(
+            messages, stream=False,
+            tools=tools, tool_choice=tool_choice, parallel_tool_calls=parallel_tool_calls,
+            temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
+            extra_body=extra_body,
+        )
+        deadline = self._transport.deadline(self._total)
+        response = await self._transport.send(
+            lambda: self._build("POST", "/chat/completions", json=body),
+            deadline=deadline, model=body["model"], served=self._served_names,
+        )
+        data = _json(await self._transport.read_body(response, deadline), str(response.url))
+        return _parse_chat(data, str(response.url))
+
+    async def stream_chat(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        tool_choice: str | None = None,
+        parallel_tool_calls: bool | None = None,
+        temperature: float = 0.2,
+        top_p: float = 0.95,
+        max_tokens: int | None = None,
+        seed: int | None = None,
+        extra_body: dict[str, Any] | None = None,
+    ) -> AsyncGenerator[StreamItem, None]:
+        """Stream one chat completion: `TextDelta`s, `ToolCallReady`s, then one `StreamDone`.
+
+        An async generator; when you may stop early, wrap it in `contextlib.aclosing` so the
+        connection is released at once. Takes the same options as `chat`. Nothing is retried once
+        the stream has started.
+
+        Raises:
+            ProtocolError: malformed SSE, a non-JSON chunk, or a stream cut before it finished.
+        """
+        body = await self._chat_body(
+            messages, stream=True,
+            tools=tools, tool_choice=tool_choice, parallel_tool_calls=parallel_tool_calls,
+            temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
+            extra_body=extra_body,
+        )
+        deadline = self._transport.deadline(self._total)
+        response = await self._transport.send(
+            lambda: self._build("POST", "/chat/completions", json=body),
+            deadline=deadline, model=body["model"], served=self._served_names,
+        )
+        url = str(response.url)
+        decoder = SSEDecoder()
+        assembler = StreamAssembler()
+        done = False
+        try:
+            async with aclosing(self._transport.iter_bytes(response, deadline)) as chunks:
+                async for part in chunks:
+                    for payload in decoder.feed(part):
+                        if done:
+                            continue
+                        if payload.strip() == "[DONE]":
+                            done = True
+                            continue
+                        for item in assembler.feed(_json(payload.encode(), url)):
+                            yield item
+                for payload in decoder.close():
+                    if payload.strip() == "[DONE]":
+                        done = True
+                    elif not done:
+                        for item in assembler.feed(_json(payload.encode(), url)):
+                            yield item
+        finally:
+            await response.aclose()
+        if not done and assembler.finish_reason is None:
+            raise ProtocolError(
+                f"{url} ended the stream before it finished (no finish_reason, no [DONE])",
+                hint="the server or a proxy cut the connection; the turn was not completed",
+            )
+        items, result = assembler.finish()
+        for item in items:
+            yield item
+        yield StreamDone(result)
+
+    async def transcribe(
+        self,
+        clip: AudioClip,
+        *,
+        language: str | None = None,
+        max_completion_tokens: int = 512,
+        temperature: float = 0.0,
+    ) -> str:
+        """Transcribe `clip` with `/v1/audio/transcriptions`; return the text.
+
+        Args:
+            clip: Mono audio in a format the server decodes.
+            language: ISO 639-1 code, or None to let the model detect it.
+            max_completion_tokens: The cap on generated tokens (vLLM runs to max_model_len
+                without one).
+            temperature: Sampling temperature (0 is the recommended value for transcription).
+        """
+        model = await self._model_name()
+        fields = {"model": model, "temperature": str(temperature), "response_format": "json"}
+        fields.update(self.dialect.transcription_fields(max_completion_tokens))
+        if language:
+            fields["language"] = language
+        mime = _MIME.get(clip.format, "application/octet-stream")
+        files = {"file": (f"audio.{clip.format}", clip.data, mime)}
+        deadline = self._transport.deadline(self._total)
+        response = await self._transport.send(
+            lambda: self._build("POST", "/audio/transcriptions", data=fields, files=files),
+            deadline=deadline, model=model, served=self._served_names,
+        )
+        raw = await self._transport.read_body(response, deadline)
+        if "json" not in response.headers.get("content-type", "json"):
+            return raw.decode("utf-8", errors="replace").strip()
+        data = _json(raw, str(response.url))
+        if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+            raise ProtocolError(f"{response.url} returned no transcription text")
+        return str(data["text"])
+
+    async def _chat_body(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        stream: bool,
+        tools: list[dict[str, Any]] | None = None,
+        tool_choice: str | None = None,
+        parallel_tool_calls: bool | None = None,
+        temperature: float = 0.2,
+        top_p: float = 0.95,
+        max_tokens: int | None = None,
+        seed: int | None = None,
+        extra_body: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": await self._model_name(),
+            "messages": messages,
+            "temperature": temperature,
+            "top_p": top_p,
+        }
+        if tools:
+            body["tools"] = tools
+        if tool_choice is not None:
+            body["tool_choice"] = self.dialect.tool_choice(tool_choice)
+        if parallel_tool_calls is not None:
+            body["parallel_tool_calls"] = parallel_tool_calls
+        if max_tokens is not None:
+            body["max_tokens"] = max_tokens
+        if seed is not None:
+            body[self.dialect.seed_field] = seed
+        if stream:
+            body["stream"] = True
+            body.update(self.dialect.stream_options())
+        body.update(extra_body or {})
+        return body
+
+    async def _model_name(self) -> str:
+        if self.model is None:
+            await self.resolve_model()
+        assert self.model is not None  # resolve_model sets it or raises
+        return self.model
+
+    async def _served_names(self) -> list[str] | None:
+        try:
+            with anyio.fail_after(5):
+                return [info.id for info in await self.list_models()]
+        except (ModelError, TimeoutError):
+            return None
+
+    def _build(self, method: str, path: str, **kwargs: Any) -> httpx.Request:
+        if self._request_timeout is not None:
+            kwargs["timeout"] = self._request_timeout
+        return self._transport.http.build_request(
+            method, self.base_url + path, headers=self._headers, **kwargs
+        )
+
+
+def _normalise(base_url: str) -> str:
+    url = base_url.rstrip("/")
+    if urlsplit(url).path in ("", "/"):
+        url += "/v1"
+    return url
+
+
+def _pick_dialect(dialect: Literal["vllm", "mistral"] | Dialect | None, base_url: str) -> Dialect:
+    if isinstance(dialect, Dialect):
+        return dialect
+    if dialect is None:
+        return detect_dialect(base_url)
+    if dialect == "vllm":
+        return VLLM
+    if dialect == "mistral":
+        return MISTRAL
+    raise ConfigurationError(f"unknown dialect {dialect!r}", hint='use "vllm" or "mistral"')
+
+
+def _json(raw: bytes, url: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        preview = raw[:120].decode("utf-8", errors="replace")
+        raise ProtocolError(
+            f"{url} sent something that is not JSON: {preview!r}",
+            hint="is the base URL an OpenAI-compatible API (vLLM or Mistral's)?",
+        ) from exc
+
+
+def _parse_chat(data: Any, url: str) -> ChatResponse:
+    try:
+        choice = data["choices"][0]
+        message = choice["message"]
+    except (KeyError, IndexError, TypeError) as exc:
+        raise ProtocolError(f"{url} returned a chat answer without choices[0].message") from exc
+    content = message.get("content")
+    if isinstance(content, list):
+        # Mistral's API may return content as chunks; keep the text ones.
+        content = "".join(p.get("text", "") for p in content if isinstance(p, dict)) or None
+    calls = []
+    for raw_call in message.get("tool_calls") or ():
+        function = raw_call.get("function") or {}
+        arguments = function.get("arguments", "")
+        if not isinstance(arguments, str):
+            arguments = json.dumps(arguments)
+        if not function.get("name"):
+            raise ProtocolError(f"{url} returned a tool call without a function name")
+        calls.append(ToolCall(str(raw_call.get("id") or ""), str(function["name"]), arguments))
+    return ChatResponse(
+        text=content if isinstance(content, str) and content else None,
+        tool_calls=tuple(calls),
+        finish_reason=choice.get("finish_reason"),
+        usage=parse_usage(data.get("usage")),
+        model=str(data.get("model") or ""),
+    )
+
