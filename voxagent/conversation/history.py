@@ -1,0 +1,281 @@
+"""`Conversation`: the history of one dialogue with Voxtral, and the requests it renders."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from voxagent.audio.clip import AudioClip
+from voxagent.conversation.budget import Budget, audio_tokens
+from voxagent.conversation.render import make_plan, render_plan
+from voxagent.conversation.turns import (
+    AssistantTurn,
+    ToolResultTurn,
+    Turn,
+    UserTurn,
+    is_valid_call_id,
+    new_call_id,
+)
+from voxagent.errors import ConversationError
+from voxagent.model.dialects import Dialect
+from voxagent.model.types import ToolCall
+
+__all__ = ["Conversation"]
+
+# audio_to_transcribe looks this far ahead: two more spoken turns of up to 30 s, with replies.
+_LOOKAHEAD_AUDIO = 2
+_LOOKAHEAD_TOKENS = 2 * (audio_tokens(30.0) + 200)
+
+
+class Conversation:
+    """The turns of one conversation, rendered into Voxtral-valid requests.
+
+    Every request `render` returns passes mistral_common's validation as vLLM applies it,
+    whatever happened before: cancelled tool calls, failed tools, compaction, save and load.
+
+    Args:
+        instructions: The agent's instructions (system prompt), if any.
+        clock: Returns the current time in seconds; stamps `created_at` on every turn.
+    """
+
+    def __init__(
+        self, instructions: str | None = None, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.instructions = instructions or None
+        self._clock = clock
+        self._turns: list[Turn] = []
+        self._ids: set[str] = set()
+        self._answered: set[str] = set()
+
+    @property
+    def turns(self) -> tuple[Turn, ...]:
+        """Every turn, oldest first."""
+        return tuple(self._turns)
+
+    def add_user(
+        self,
+        *,
+        text: str | None = None,
+        audio: AudioClip | None = None,
+        transcript: str | None = None,
+    ) -> UserTurn:
+        """Add what the user said (audio) and/or typed (text).
+
+        Raises:
+            ConversationError: Neither text nor audio was given, or the audio is empty.
+        """
+        if audio is not None and (not audio.data or audio.duration_s <= 0):
+            raise ConversationError(
+                f"Cannot add an empty audio clip ({audio!r})",
+                hint="Record or load some sound before adding a spoken turn.",
+            )
+        if not text and audio is None:
+            raise ConversationError(
+                "A user turn needs text or audio, and got neither",
+                hint="Pass text=... or audio=... to add_user.",
+            )
+        turn = UserTurn(text or None, audio, transcript or None, self._clock())
+        self._turns.append(turn)
+        return turn
+
+    def add_assistant(self, text: str | None, tool_calls: Sequence[ToolCall] = ()) -> AssistantTurn:
+        """Add the model's answer; ids Voxtral would reject are replaced by fresh valid ones.
+
+        A server id is kept when it is 9 characters of [a-zA-Z0-9] and not used before in this
+        conversation. Use the returned turn's `tool_calls` (or its `id_map`) from then on.
+        """
+        stored: list[ToolCall] = []
+        id_map: dict[str, str] = {}
+        for call in tool_calls:
+            call_id = call.id
+            if not is_valid_call_id(call_id) or call_id in self._ids:
+                call_id = new_call_id(self._ids)
+            self._ids.add(call_id)
+            id_map.setdefault(call.id, call_id)
+            stored.append(dataclasses.replace(call, id=call_id))
+        turn = AssistantTurn(text or None, tuple(stored), self._clock(), id_map)
+        self._turns.append(turn)
+        return turn
+
+    def add_tool_result(
+        self, call_id: str, name: str, content: str, *, is_error: bool = False
+    ) -> ToolResultTurn:
+        """Record a tool's result. `call_id` may be the server's id or the stored one.
+
+        Raises:
+            ConversationError: No call has this id, or it already has a result.
+        """
+        stored_id = self._resolve(call_id)
+        if stored_id in self._answered:
+            raise ConversationError(
+                f"Tool call {call_id!r} already has a result",
+                hint="Add exactly one result per tool call.",
+            )
+        turn = ToolResultTurn(stored_id, name, content, is_error, self._clock())
+        self._answered.add(stored_id)
+        self._turns.append(turn)
+        return turn
+
+    def _resolve(self, call_id: str) -> str:
+        # Newest calls first, and an unanswered match before an answered one: servers may reuse
+        # ids, and a repaired id's server id can equal another call's stored id.
+        candidates: list[str] = []
+        for turn in reversed(self._turns):
+            if isinstance(turn, AssistantTurn):
+                candidates += [call.id for call in turn.tool_calls if call.id == call_id]
+                if call_id in turn.id_map:
+                    candidates.append(turn.id_map[call_id])
+        if not candidates:
+            raise ConversationError(
+                f"No tool call with id {call_id!r} in this conversation",
+                hint="Use the ids of the calls returned by add_assistant.",
+            )
+        return next((c for c in candidates if c not in self._answered), candidates[0])
+
+    def _last_assistant(self) -> AssistantTurn | None:
+        return next((t for t in reversed(self._turns) if isinstance(t, AssistantTurn)), None)
+
+    def pending_tool_calls(self) -> list[ToolCall]:
+        """The calls of the last assistant turn that have no result yet."""
+        last = self._last_assistant()
+        if last is None:
+            return []
+        return [call for call in last.tool_calls if call.id not in self._answered]
+
+    def close_pending(
+        self, content: str = "Cancelled before it finished.", *, is_error: bool = True
+    ) -> list[ToolCall]:
+        """Record `content` as the result of every unanswered call (after a cancellation).
+
+        Returns:
+            The calls that were closed.
+        """
+        pending = self.pending_tool_calls()
+        for call in pending:
+            self.add_tool_result(call.id, call.name, content, is_error=is_error)
+        return pending
+
+    def set_transcript(self, turn: UserTurn, text: str) -> None:
+        """Attach what `turn`'s audio says (used when its audio is compacted to text).
+
+        Raises:
+            ConversationError: The turn is not part of this conversation.
+        """
+        for index, existing in enumerate(self._turns):
+            if isinstance(existing, UserTurn) and existing.uid == turn.uid:
+                self._turns[index] = dataclasses.replace(existing, transcript=text or None)
+                return
+        raise ConversationError(
+            "Cannot set a transcript: the turn is not part of this conversation",
+            hint="Pass a UserTurn returned by this conversation's add_user.",
+        )
+
+    def render(
+        self,
+        dialect: Dialect,
+        *,
+        budget: Budget | None = None,
+        tools: list[dict[str, Any]] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Return the request's messages (OpenAI-shaped), compacted to fit `budget`.
+
+        Args:
+            dialect: The server family; it shapes the audio parts.
+            budget: The limits; the default allows 5 audio items and no token limit.
+            tools: The tools sent with the request (counted against the token budget).
+
+        Raises:
+            ConversationError: No user turn yet, or the last turn is the assistant's answer.
+            ContextLengthError: The newest turn alone does not fit the context.
+        """
+        plan = make_plan(self._turns, self.instructions, budget or Budget(), tools)
+        return render_plan(plan, self.instructions, dialect)
+
+    def audio_to_transcribe(
+        self, budget: Budget, tools: list[dict[str, Any]] | None = None
+    ) -> list[UserTurn]:
+        """Audio turns without a transcript that compaction needs now or within a turn or two.
+
+        Fetch their transcripts (concurrently with the chat request) and `set_transcript` them,
+        so that compacted audio keeps its meaning as text instead of a placeholder.
+        """
+        if not any(isinstance(t, UserTurn) for t in self._turns):
+            return []
+        now = make_plan(self._turns, self.instructions, budget, tools, strict=False)
+        ahead = make_plan(
+            self._turns,
+            self.instructions,
+            budget,
+            tools,
+            audio_slack=_LOOKAHEAD_AUDIO,
+            token_slack=_LOOKAHEAD_TOKENS,
+            strict=False,
+        )
+        sent = {id(t) for t in now.compacted()} | {
+            id(block.user) for block in now.blocks[now.start :] if block.user is not None
+        }
+        return [t for t in ahead.compacted() if t.transcript is None and id(t) in sent]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the conversation as JSON-ready data (audio inline as base64)."""
+        from voxagent.conversation.storage import conversation_to_dict
+
+        return conversation_to_dict(self)
+
+    @classmethod
+    def from_dict(
+        cls, data: Any, *, clock: Callable[[], float] = time.time
+    ) -> Conversation:
+        """Rebuild a conversation from `to_dict` data, validating it.
+
+        Raises:
+            ConversationError: The data is not a valid saved conversation.
+        """
+        from voxagent.conversation.storage import conversation_from_dict
+
+        return conversation_from_dict(data, clock=clock)
+
+    def save(self, path: str | Path) -> None:
+        """Write the conversation to a JSON file atomically (blocking: use a worker thread)."""
+        from voxagent.conversation.storage import save_conversation
+
+        save_conversation(self, Path(path))
+
+    @classmethod
+    def load(cls, path: str | Path, *, clock: Callable[[], float] = time.time) -> Conversation:
+        """Read a conversation saved by `save` (blocking: use a worker thread).
+
+        Raises:
+            ConversationError: The file is missing, truncated, edited into an invalid state, or
+                from an unknown format version.
+        """
+        from voxagent.conversation.storage import load_conversation
+
+        return load_conversation(Path(path), clock=clock)
+
+    def _restore(self, turn: Turn) -> None:
+        """Append a turn read from storage, checking what `add_*` would have guaranteed."""
+        if isinstance(turn, AssistantTurn):
+            for call in turn.tool_calls:
+                if not is_valid_call_id(call.id) or call.id in self._ids:
+                    raise ConversationError(
+                        f"Invalid or duplicate tool call id {call.id!r} in saved conversation",
+                        hint="The file was edited or corrupted; restore it from a backup.",
+                    )
+                self._ids.add(call.id)
+        elif isinstance(turn, ToolResultTurn):
+            if turn.call_id not in self._ids or turn.call_id in self._answered:
+                raise ConversationError(
+                    f"Tool result for unknown or already answered call {turn.call_id!r}",
+                    hint="The file was edited or corrupted; restore it from a backup.",
+                )
+            self._answered.add(turn.call_id)
+        elif not turn.text and turn.audio is None:
+            raise ConversationError(
+                "A saved user turn has neither text nor audio",
+                hint="The file was edited or corrupted; restore it from a backup.",
+            )
+        self._turns.append(turn)
