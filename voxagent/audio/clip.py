@@ -29,4 +29,7 @@ class AudioClip:
 
     def __repr__(self) -> str:
         # Never dump megabytes of audio into logs or tracebacks.
-        return f"AudioClip(format={self.format!r}, duration_s={self.duration_s:.2f}, bytes={len(self.data)})"
+        return (
+            f"AudioClip(format={self.format!r}, duration_s={self.duration_s:.2f}, "
+            f"bytes={len(self.data)})"
+        )

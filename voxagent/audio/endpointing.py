@@ -1,0 +1,261 @@
+"""Endpointing: a pure state machine that turns scored frames into utterances.
+
+`Endpointer.feed(frame)` returns `VoiceStart` when speech has lasted `min_speech_s`, `VoiceEnd`
+(carrying the `Utterance`) after `end_silence_s` of silence or at `max_utterance_s`, else None.
+All time comes from the frames' stream time (sample counts), so tests need no clock.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from voxagent.audio.clip import AudioClip
+from voxagent.audio.convert import SAMPLE_RATE, Float32Array
+from voxagent.audio.sources import Frame
+from voxagent.audio.vad import Scorer, make_scorer
+from voxagent.errors import ConfigurationError
+
+__all__ = ["Endpointer", "EndpointerSettings", "Utterance", "VoiceEnd", "VoiceStart"]
+
+_EPS = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointerSettings:
+    """How the endpointer decides where speech starts and ends.
+
+    Attributes:
+        start_threshold: Score at or above which a frame counts as speech when idle.
+        end_threshold: Score at or above which a frame keeps an utterance going (hysteresis:
+            lower than `start_threshold` so soft syllables do not end it).
+        min_speech_s: Speech must last this long before it starts an utterance (rejects clicks).
+        end_silence_s: Silence that ends an utterance.
+        pre_roll_s: Audio kept before the detected start, so the first syllable is not cut.
+        post_roll_s: Audio kept after the last speech frame (fading consonants).
+        max_utterance_s: Longer speech is split at the quietest frame of the last `split_search_s`.
+        split_search_s: How far back a split may look for a quiet point.
+        min_loudness_dbfs: Frames quieter than this (RMS) never count as speech; None: no limit.
+    """
+
+    start_threshold: float = 0.5
+    end_threshold: float = 0.35
+    min_speech_s: float = 0.1
+    end_silence_s: float = 0.5
+    pre_roll_s: float = 0.3
+    post_roll_s: float = 0.1
+    max_utterance_s: float = 30.0
+    split_search_s: float = 1.0
+    min_loudness_dbfs: float | None = None
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.end_threshold <= self.start_threshold <= 1.0:
+            raise ConfigurationError(
+                "endpointer thresholds must satisfy 0 <= end_threshold <= start_threshold <= 1",
+                hint=f"got start={self.start_threshold}, end={self.end_threshold}",
+            )
+        if self.max_utterance_s <= self.split_search_s or self.end_silence_s <= 0:
+            raise ConfigurationError(
+                "max_utterance_s must exceed split_search_s and end_silence_s must be positive",
+                hint="for example max_utterance_s=30, split_search_s=1, end_silence_s=0.5",
+            )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Utterance:
+    """One finished stretch of speech, ready for the model.
+
+    Attributes:
+        samples: float32 mono samples (pre-roll and post-roll included).
+        sample_rate: Always 16000 from voxagent's own sources.
+        start: Stream time where speech was detected to start, in seconds.
+        end: Stream time where speech ended (the last speech frame, not the decision time).
+        audio_start: Stream time of `samples[0]` (before `start` by the pre-roll); `start`
+            when None.
+        detected_at: Stream time at which the end was decided (end + end silence); None when
+            unknown.
+    """
+
+    samples: Float32Array
+    sample_rate: int
+    start: float
+    end: float
+    audio_start: float | None = None
+    detected_at: float | None = None
+
+    @property
+    def duration(self) -> float:
+        """Length of `samples` in seconds (what is sent to the model)."""
+        return self.samples.size / self.sample_rate
+
+    def to_clip(self) -> AudioClip:
+        """Encode as a 16 kHz mono WAV `AudioClip`."""
+        from voxagent.audio.ingest import clip_from_samples
+
+        return clip_from_samples(self.samples, self.sample_rate)
+
+    def __repr__(self) -> str:
+        return (
+            f"Utterance(start={self.start:.3f}, end={self.end:.3f}, "
+            f"duration={self.duration:.2f})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceStart:
+    """Speech began at stream time `at` (reported `min_speech_s` later)."""
+
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceEnd:
+    """An utterance is complete.
+
+    Attributes:
+        utterance: The audio and its boundaries.
+        reason: "silence" (end silence heard), "max_length" (split; speech goes on and a new
+            utterance started at `utterance.end`), or "flush" (the source ended).
+    """
+
+    utterance: Utterance
+    reason: Literal["silence", "max_length", "flush"] = "silence"
+
+
+@dataclass
+class _Scored:
+    frame: Frame
+    score: float
+
+
+@dataclass
+class Endpointer:
+    """Voice-activity endpointing as a pure state machine.
+
+    Args:
+        settings: Thresholds and durations.
+        scorer: Voice-activity scorer called on each frame (a fresh energy scorer by default).
+    """
+
+    settings: EndpointerSettings = field(default_factory=EndpointerSettings)
+    scorer: Scorer = field(default_factory=lambda: make_scorer(None))
+    _history: deque[_Scored] = field(default_factory=deque, init=False, repr=False)
+    _frames: list[_Scored] = field(default_factory=list, init=False, repr=False)
+    _speaking: bool = field(default=False, init=False)
+    _speech_start: float = field(default=0.0, init=False)
+    _last_voiced_end: float = field(default=0.0, init=False)
+    _run_start: float | None = field(default=None, init=False)
+
+    @property
+    def speaking(self) -> bool:
+        """True between a `VoiceStart` and its `VoiceEnd`."""
+        return self._speaking
+
+    def feed(self, frame: Frame, score: float | None = None) -> VoiceStart | VoiceEnd | None:
+        """Advance by one frame.
+
+        Args:
+            frame: The next frame of the stream.
+            score: A precomputed voice-activity score; the scorer is called when None.
+        """
+        if score is None:
+            score = float(self.scorer(frame.samples))
+        scored = _Scored(frame, score)
+        loud = self._loud_enough(frame)
+        if not self._speaking:
+            return self._feed_idle(scored, loud and score >= self.settings.start_threshold)
+        self._frames.append(scored)
+        if loud and score >= self.settings.end_threshold:
+            self._last_voiced_end = frame.end
+        elif frame.end - self._last_voiced_end >= self.settings.end_silence_s - _EPS:
+            return self._finish(frame.end, "silence")
+        if frame.end - self._frames[0].frame.start >= self.settings.max_utterance_s - _EPS:
+            return self._split(frame.end)
+        return None
+
+    def flush(self) -> VoiceEnd | None:
+        """End of stream: return the utterance in progress, if any, and reset."""
+        if not self._speaking or not self._frames:
+            self.reset()
+            return None
+        result = self._finish(self._frames[-1].frame.end, "flush")
+        self.reset()
+        return result
+
+    def reset(self) -> None:
+        """Forget everything heard (the scorer's own state is kept)."""
+        self._history.clear()
+        self._frames = []
+        self._speaking = False
+        self._run_start = None
+
+    def _feed_idle(self, scored: _Scored, voiced: bool) -> VoiceStart | None:
+        frame = self._append_history(scored)
+        if not voiced:
+            self._run_start = None
+            return None
+        if self._run_start is None:
+            self._run_start = frame.start
+        if frame.end - self._run_start < self.settings.min_speech_s - _EPS:
+            return None
+        self._speaking = True
+        self._speech_start = self._run_start
+        self._last_voiced_end = frame.end
+        keep_from = self._speech_start - self.settings.pre_roll_s
+        self._frames = [s for s in self._history if s.frame.end > keep_from + _EPS]
+        self._history.clear()
+        self._run_start = None
+        return VoiceStart(self._speech_start)
+
+    def _append_history(self, scored: _Scored) -> Frame:
+        self._history.append(scored)
+        horizon = self.settings.pre_roll_s + self.settings.min_speech_s + scored.frame.duration
+        while self._history and self._history[0].frame.end < scored.frame.end - horizon:
+            self._history.popleft()
+        return scored.frame
+
+    def _finish(self, now: float, reason: Literal["silence", "flush"]) -> VoiceEnd:
+        end = self._last_voiced_end
+        cut = min(end + self.settings.post_roll_s, now)
+        utterance = self._utterance(self._frames, self._speech_start, end, cut, now)
+        leftover = [s for s in self._frames if s.frame.start >= cut - _EPS]
+        self._speaking = False
+        self._frames = []
+        for scored in leftover:  # trailing silence may become the next utterance's pre-roll
+            self._append_history(scored)
+        return VoiceEnd(utterance, reason)
+
+    def _split(self, now: float) -> VoiceEnd:
+        window_start = now - self.settings.split_search_s
+        candidates = [i for i, s in enumerate(self._frames) if s.frame.start >= window_start]
+        # The quietest frame is the least likely to fall inside a word.
+        split = min(candidates, key=lambda i: self._frames[i].score)
+        split_at = self._frames[split].frame.start
+        utterance = self._utterance(self._frames[:split], self._speech_start, split_at, None, now)
+        self._frames = self._frames[split:]
+        self._speech_start = split_at
+        return VoiceEnd(utterance, "max_length")
+
+    @staticmethod
+    def _utterance(
+        frames: list[_Scored], start: float, end: float, cut: float | None, now: float
+    ) -> Utterance:
+        parts = [s.frame.samples for s in frames if cut is None or s.frame.start < cut - _EPS]
+        samples = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+        audio_start = frames[0].frame.start if frames else start
+        if cut is not None:
+            samples = samples[: max(0, round((cut - audio_start) * SAMPLE_RATE))]
+        return Utterance(samples, SAMPLE_RATE, start, end, audio_start, now)
+
+    def _loud_enough(self, frame: Frame) -> bool:
+        floor = self.settings.min_loudness_dbfs
+        if floor is None:
+            return True
+        if frame.samples.size == 0:
+            return False
+        mean_square = float(np.mean(np.square(frame.samples, dtype=np.float64)))
+        return 10.0 * math.log10(mean_square + 1e-12) >= floor

@@ -1,0 +1,147 @@
+"""`segment` and `utterances`: from any audio source to finished utterances and speech events."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Callable
+
+import anyio
+import numpy as np
+
+from voxagent.audio.convert import SAMPLE_RATE
+from voxagent.audio.endpointing import Endpointer, EndpointerSettings, Utterance, VoiceEnd
+from voxagent.audio.sources import AudioSource, Frame
+from voxagent.audio.vad import Scorer, make_scorer
+from voxagent.events import AudioOverflow, SpeechStarted
+
+__all__ = ["DEFAULT_VAD", "PushToTalk", "SegmentEvent", "segment", "utterances"]
+
+DEFAULT_VAD = "energy"
+"""The scorer used when none is given; chosen by tools/bench_endpointing.py (see docs/audio.md)."""
+
+SegmentEvent = SpeechStarted | Utterance | AudioOverflow
+
+
+class PushToTalk:
+    """A talk button: speech is whatever is captured while it is pressed (the VAD is bypassed).
+
+    `press()` and `release()` are safe to call from any thread (a keyboard listener, a GUI).
+    """
+
+    def __init__(self) -> None:
+        self._pressed = threading.Event()
+
+    def press(self) -> None:
+        """Start talking."""
+        self._pressed.set()
+
+    def release(self) -> None:
+        """Stop talking: the utterance ends at the next frame."""
+        self._pressed.clear()
+
+    @property
+    def pressed(self) -> bool:
+        """Whether the button is held now."""
+        return self._pressed.is_set()
+
+
+async def segment(
+    source: AudioSource,
+    *,
+    settings: EndpointerSettings | None = None,
+    scorer: Scorer | str | None = None,
+    push_to_talk: anyio.Event | PushToTalk | None = None,
+    busy: Callable[[], bool] | None = None,
+) -> AsyncIterator[SegmentEvent]:
+    """Turn a source's frames into speech events and utterances.
+
+    Yields `SpeechStarted` when speech begins (also while the agent is busy, for barge-in),
+    `Utterance` when it ends, and `AudioOverflow` when the source dropped frames. A source that
+    ends mid-utterance yields that utterance.
+
+    Args:
+        source: Any `AudioSource` (Microphone, AudioFile, ArraySource, PCMSource...).
+        settings: Endpointer settings; defaults otherwise.
+        scorer: A scorer instance, a name ("energy", "webrtc", "silero") or a factory; a fresh
+            `DEFAULT_VAD` scorer when None.
+        push_to_talk: Bypass the VAD. With a `PushToTalk`, each press-to-release span is one
+            utterance. With an `anyio.Event`, everything from the first frame until the event is
+            set is one utterance, and the generator stops after it (one event per turn).
+        busy: Called on speech start; its result fills `SpeechStarted.while_busy`.
+    """
+    total_dropped = 0
+    if push_to_talk is not None:
+        events = _push_to_talk(source, push_to_talk, busy)
+    else:
+        endpointer = Endpointer(settings or EndpointerSettings(), make_scorer(scorer, DEFAULT_VAD))
+        events = _vad(source, endpointer, busy)
+    async for item in events:
+        if isinstance(item, Frame):
+            total_dropped += item.dropped
+            yield AudioOverflow(item.dropped, total_dropped)
+        else:
+            yield item
+
+
+async def utterances(
+    source: AudioSource,
+    *,
+    settings: EndpointerSettings | None = None,
+    scorer: Scorer | str | None = None,
+    push_to_talk: anyio.Event | PushToTalk | None = None,
+) -> AsyncIterator[Utterance]:
+    """Yield only the utterances of `segment` (same arguments)."""
+    async for event in segment(
+        source, settings=settings, scorer=scorer, push_to_talk=push_to_talk
+    ):
+        if isinstance(event, Utterance):
+            yield event
+
+
+async def _vad(
+    source: AudioSource, endpointer: Endpointer, busy: Callable[[], bool] | None
+) -> AsyncIterator[SpeechStarted | Utterance | Frame]:
+    async for frame in source:
+        if frame.dropped:
+            yield frame  # reported as AudioOverflow by segment()
+        result = endpointer.feed(frame)
+        if result is None:
+            continue
+        if isinstance(result, VoiceEnd):
+            yield result.utterance
+            if result.reason == "max_length":
+                yield SpeechStarted(result.utterance.end, bool(busy and busy()))
+        else:
+            yield SpeechStarted(result.at, bool(busy and busy()))
+    final = endpointer.flush()
+    if final is not None:
+        yield final.utterance
+
+
+async def _push_to_talk(
+    source: AudioSource, button: anyio.Event | PushToTalk, busy: Callable[[], bool] | None
+) -> AsyncIterator[SpeechStarted | Utterance | Frame]:
+    one_shot = isinstance(button, anyio.Event)
+    frames: list[Frame] = []
+    async for frame in source:
+        if frame.dropped:
+            yield frame
+        talking = not button.is_set() if isinstance(button, anyio.Event) else button.pressed
+        if talking:
+            if not frames:
+                yield SpeechStarted(frame.start, bool(busy and busy()))
+            frames.append(frame)
+        elif frames:
+            yield _joined(frames, detected_at=frame.start)
+            frames = []
+            if one_shot:
+                return
+    if frames:
+        yield _joined(frames, detected_at=frames[-1].end)
+
+
+def _joined(frames: list[Frame], detected_at: float) -> Utterance:
+    samples = np.concatenate([f.samples for f in frames])
+    return Utterance(
+        samples, SAMPLE_RATE, frames[0].start, frames[-1].end, frames[0].start, detected_at
+    )

