@@ -1,0 +1,401 @@
+"""`Tool` and the `@tool` decorator: a typed Python function the model can call."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+import logging
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, overload
+
+import anyio
+import anyio.to_thread
+
+from voxagent.errors import ToolDefinitionError, ToolError
+from voxagent.tools.arguments import ToolArgumentsError, validate_arguments
+from voxagent.tools.context import RunContext
+from voxagent.tools.docstrings import parse_docstring
+from voxagent.tools.result import (
+    DEFAULT_MAX_RESULT_CHARS,
+    ToolResult,
+    UnserialisableResultError,
+    serialise_result,
+    truncate,
+)
+from voxagent.tools.schema import ToolSignature, inspect_signature
+
+__all__ = ["TOOL_NAME_PATTERN", "Tool", "check_tool_name", "tool"]
+
+TOOL_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+"""Names Mistral models (and the OpenAI API) can call: letters, digits, _ and -, 1-64 chars."""
+
+_LOGGER = logging.getLogger("voxagent.tools")
+
+
+def check_tool_name(name: str) -> None:
+    """Raise unless the model can call a tool by this name.
+
+    Args:
+        name: The tool name.
+
+    Raises:
+        ToolDefinitionError: When the name does not match `TOOL_NAME_PATTERN`.
+    """
+    if not isinstance(name, str) or not TOOL_NAME_PATTERN.fullmatch(name):
+        raise ToolDefinitionError(
+            f"invalid tool name {name!r}: the model can only call names of 1 to 64 letters,"
+            " digits, '_' or '-'",
+            hint="pass a valid name, for example @tool(name='set_light')",
+        )
+
+
+@dataclass(eq=False)
+class Tool:
+    """A Python function the model can call, with its validated schema.
+
+    Make one with `@tool`; calling the object calls the original function.
+
+    Attributes:
+        name: The name the model calls it by.
+        description: What it does, for the model (from the docstring unless given).
+        parameters: JSON Schema (an object) of the model-visible arguments.
+        confirm: True when the user must approve each call before it runs (the agent asks).
+        timeout: Seconds a call may take before it is reported as timed out; None for no limit.
+        max_result_chars: Cap on the result text for this tool; None to use the registry's.
+        function: The original function.
+        signature: The argument model and context parameter, derived from the function.
+    """
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    confirm: bool
+    timeout: float | None
+    max_result_chars: int | None
+    function: Callable[..., Any]
+    signature: ToolSignature = field(repr=False)
+
+    @classmethod
+    def from_function(
+        cls,
+        function: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        confirm: bool = False,
+        timeout: float | None = None,
+        max_result_chars: int | None = None,
+    ) -> Tool:
+        """Build a tool from a function (what `@tool` does).
+
+        Args:
+            function: A `def` or `async def`; an optional first parameter annotated `RunContext`
+                is injected; every other parameter needs a type annotation.
+            name: The tool's name; defaults to the function's `__name__`.
+            description: Overrides the docstring's summary and long description.
+            confirm: Require the user's approval before each call.
+            timeout: Seconds before a call is reported as timed out.
+            max_result_chars: Cap on the result text.
+
+        Returns:
+            The tool.
+
+        Raises:
+            ToolDefinitionError: When the function cannot become a tool (see `inspect_signature`),
+                the name is invalid, or an option is out of range.
+        """
+        if not callable(function):
+            raise ToolDefinitionError(
+                f"cannot make a tool from {function!r}: it is not callable",
+                hint="decorate a def or async def function",
+            )
+        tool_name = name if name is not None else getattr(function, "__name__", "")
+        check_tool_name(tool_name)
+        if inspect.isasyncgenfunction(function) or inspect.isgeneratorfunction(function):
+            raise ToolDefinitionError(
+                f"cannot make tool {tool_name!r}: it is a generator, but a tool returns one result",
+                hint="collect the items into a list and return it",
+            )
+        if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
+            raise ToolDefinitionError(
+                f"invalid timeout {timeout!r} for tool {tool_name!r}: it must be positive",
+                hint="pass a number of seconds, or None for no limit",
+            )
+        if max_result_chars is not None and max_result_chars < 1:
+            raise ToolDefinitionError(
+                f"invalid max_result_chars {max_result_chars!r} for tool {tool_name!r}",
+                hint="pass a positive number of characters, or None",
+            )
+        docs = parse_docstring(inspect.getdoc(function))
+        signature = inspect_signature(function, tool_name, docs.params)
+        return cls(
+            name=tool_name,
+            description=description if description is not None else docs.description,
+            parameters=signature.parameters,
+            confirm=confirm,
+            timeout=timeout,
+            max_result_chars=max_result_chars,
+            function=function,
+            signature=signature,
+        )
+
+    @property
+    def __wrapped__(self) -> Callable[..., Any]:
+        """The original function, so `inspect.signature(tool_obj)` shows its signature."""
+        return self.function
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the original function directly, bypassing validation."""
+        return self.function(*args, **kwargs)
+
+    def to_openai(self) -> dict[str, Any]:
+        """The tool as an OpenAI-compatible `tools` entry (what vLLM and Mistral's API take)."""
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.parameters,
+            },
+        }
+
+    def validate(self, arguments: str | Mapping[str, Any] | None) -> dict[str, Any]:
+        """Parse and validate the model's arguments.
+
+        Args:
+            arguments: A JSON object as text ("" and "null" mean none) or a mapping.
+
+        Returns:
+            Validated values by parameter name (the context parameter excluded).
+
+        Raises:
+            ToolArgumentsError: Its `str()` is the message for the model.
+        """
+        return validate_arguments(
+            self.signature.model, self.signature.fields, arguments, self.name
+        )
+
+    async def invoke(
+        self,
+        arguments: str | Mapping[str, Any] | None,
+        ctx: RunContext[Any] | None = None,
+        *,
+        max_result_chars: int | None = None,
+    ) -> ToolResult:
+        """Validate the model's arguments and run the tool; never raises for a failure.
+
+        Args:
+            arguments: What the model sent (see `validate`).
+            ctx: The context to inject; a `RunContext(deps=None)` is made when the tool takes
+                one and none is given.
+            max_result_chars: An outer cap (the registry's); the smaller of it and the tool's own
+                applies, `DEFAULT_MAX_RESULT_CHARS` when neither is set.
+
+        Returns:
+            The result; on failure `is_error=True` and `content` explains it to the model.
+
+        Raises:
+            anyio's cancellation exception: Cancellation from outside always propagates.
+        """
+        start = anyio.current_time()
+        try:
+            values = self.validate(arguments)
+        except ToolArgumentsError as exc:
+            return ToolResult(
+                content=truncate(str(exc), self._cap(max_result_chars)),
+                is_error=True,
+                error_kind=exc.kind,
+                duration_s=anyio.current_time() - start,
+            )
+        result = await self.call(values, ctx, max_result_chars=max_result_chars)
+        return dataclasses.replace(result, duration_s=anyio.current_time() - start)
+
+    async def call(
+        self,
+        values: Mapping[str, Any],
+        ctx: RunContext[Any] | None = None,
+        *,
+        max_result_chars: int | None = None,
+    ) -> ToolResult:
+        """Run the tool with already validated values (from `validate`).
+
+        Sync functions run in a worker thread; async ones in the event loop. A timeout cancels
+        an async tool; a sync one is abandoned in its thread and reported as timed out.
+
+        Args:
+            values: Values by parameter name.
+            ctx: The context to inject, as in `invoke`.
+            max_result_chars: An outer cap, as in `invoke`.
+
+        Returns:
+            The result; exceptions, `ToolError`, timeouts and unserialisable values become error
+            results.
+
+        Raises:
+            anyio's cancellation exception: Cancellation from outside always propagates.
+        """
+        cap = self._cap(max_result_chars)
+        start = anyio.current_time()
+        logger = ctx.logger if ctx is not None else _LOGGER
+
+        def finish(content: str, kind: str | None = None, value: Any = None) -> ToolResult:
+            return ToolResult(
+                content=truncate(content, cap),
+                is_error=kind is not None,
+                value=value,
+                error_kind=kind,
+                duration_s=anyio.current_time() - start,
+            )
+
+        try:
+            # move_on_after rather than fail_after: a TimeoutError raised by the tool itself
+            # (a socket timeout) must not be mistaken for ours.
+            with anyio.move_on_after(self.timeout) as scope:
+                value = await self._run(values, ctx)
+        except ToolError as exc:
+            return finish(str(exc) or f"Tool {self.name} failed.", "tool_error")
+        except Exception as exc:
+            logger.error("tool %r raised %s", self.name, type(exc).__name__, exc_info=exc)
+            text = str(exc)
+            return finish(f"{type(exc).__name__}: {text}" if text else type(exc).__name__, "raised")
+        if scope.cancelled_caught:
+            logger.warning("tool %r timed out after %g s", self.name, self.timeout)
+            return finish(f"Tool {self.name} timed out after {self.timeout:g} s.", "timeout")
+        try:
+            content = serialise_result(value)
+        except UnserialisableResultError as exc:
+            logger.error("tool %r returned an unserialisable value: %s", self.name, exc)
+            return finish(f"Tool {self.name} failed: {exc}.", "unserialisable")
+        return finish(content, value=value)
+
+    def _cap(self, outer: int | None) -> int:
+        caps = [c for c in (self.max_result_chars, outer) if c is not None]
+        return min(caps) if caps else DEFAULT_MAX_RESULT_CHARS
+
+    async def _run(self, values: Mapping[str, Any], ctx: RunContext[Any] | None) -> Any:
+        args: list[Any] = []
+        kwargs = dict(values)
+        context_name = self.signature.context
+        if context_name is not None:
+            context = ctx if ctx is not None else RunContext(deps=None)
+            if self.signature.context_by_keyword:
+                kwargs[context_name] = context
+            else:
+                args.append(context)
+        if _is_async(self.function):
+            result = await self.function(*args, **kwargs)
+        else:
+            call = functools.partial(self.function, *args, **kwargs)
+            # abandon_on_cancel: a timeout or an outer cancellation returns at once; the thread
+            # finishes on its own (Python cannot kill it).
+            result = await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+        if inspect.isawaitable(result):
+            # A sync callable that returned a coroutine (a wrapper around an async function).
+            result = await result
+        return result
+
+
+def _is_async(function: Callable[..., Any]) -> bool:
+    if inspect.iscoroutinefunction(function):
+        return True
+    # A callable object with an async __call__.
+    call = getattr(function, "__call__", None)  # noqa: B004 - we want __call__ itself, not callable()
+    return call is not None and inspect.iscoroutinefunction(call)
+
+
+@overload
+def tool(
+    func: Callable[..., Any],
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    confirm: bool = False,
+    timeout: float | None = None,
+    max_result_chars: int | None = None,
+) -> Tool: ...
+
+
+@overload
+def tool(
+    func: None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    confirm: bool = False,
+    timeout: float | None = None,
+    max_result_chars: int | None = None,
+) -> Callable[[Callable[..., Any]], Tool]: ...
+
+
+def tool(
+    func: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    confirm: bool = False,
+    timeout: float | None = None,
+    max_result_chars: int | None = None,
+) -> Tool | Callable[[Callable[..., Any]], Tool]:
+    """Turn a function into a `Tool` the model can call; use bare (`@tool`) or with options.
+
+    The schema comes from the signature (types, `Annotated[..., Field(...)]` constraints and
+    descriptions, defaults) and the docstring (Google, NumPy or Sphinx style): its summary and
+    long description describe the tool, its parameter section the arguments.
+
+    Example:
+        >>> @tool(timeout=10)
+        ... async def set_light(ctx: RunContext[Home], room: Literal["kitchen", "bedroom"],
+        ...                     on: bool) -> str:
+        ...     '''Switch a light on or off.
+        ...
+        ...     Args:
+        ...         room: Which room's light.
+        ...         on: True to switch on.
+        ...     '''
+
+    Args:
+        func: The function (when used bare), or an existing `Tool` to copy with new options.
+        name: The tool's name (default: the function's name).
+        description: Replaces the docstring's description.
+        confirm: The user must approve each call before it runs.
+        timeout: Seconds before a call is reported as timed out (None: no limit).
+        max_result_chars: Cap on the result text sent to the model.
+
+    Returns:
+        The `Tool`, or a decorator making one.
+
+    Raises:
+        ToolDefinitionError: When the function cannot become a tool (unannotated, positional-only,
+            `*args`/`**kwargs` parameters, a `RunContext` not first, an invalid name...).
+    """
+
+    def build(function: Callable[..., Any]) -> Tool:
+        if isinstance(function, Tool):
+            # Re-wrapping a tool (registry.add, agent.tool) keeps its options unless overridden.
+            return Tool.from_function(
+                function.function,
+                name=function.name if name is None else name,
+                description=function.description if description is None else description,
+                confirm=confirm or function.confirm,
+                timeout=function.timeout if timeout is None else timeout,
+                max_result_chars=(
+                    function.max_result_chars if max_result_chars is None else max_result_chars
+                ),
+            )
+        return Tool.from_function(
+            function,
+            name=name,
+            description=description,
+            confirm=confirm,
+            timeout=timeout,
+            max_result_chars=max_result_chars,
+        )
+
+    return build if func is None else build(func)

@@ -1,0 +1,173 @@
+"""`ToolRegistry`: the set of tools an agent offers, looked up by the name the model calls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+import anyio
+
+from voxagent.errors import ToolDefinitionError
+from voxagent.tools.context import RunContext
+from voxagent.tools.decorator import Tool, check_tool_name, tool
+from voxagent.tools.result import DEFAULT_MAX_RESULT_CHARS, ToolResult, truncate
+
+__all__ = ["ToolRegistry"]
+
+
+class ToolRegistry:
+    """Tools by name, checked at registration so the model can call every one of them.
+
+    Args:
+        tools: Tools, or plain functions (wrapped with `tool()`), to register now.
+        max_result_chars: The global cap on any result's text; a tool's own smaller cap wins.
+
+    Raises:
+        ToolDefinitionError: For a duplicate or invalid name, or a function that cannot be a tool.
+    """
+
+    def __init__(
+        self,
+        tools: Iterable[Tool | Callable[..., Any]] = (),
+        *,
+        max_result_chars: int = DEFAULT_MAX_RESULT_CHARS,
+    ) -> None:
+        if max_result_chars < 1:
+            raise ToolDefinitionError(
+                f"invalid max_result_chars {max_result_chars!r} for the tool registry",
+                hint="pass a positive number of characters",
+            )
+        self.max_result_chars = max_result_chars
+        self._tools: dict[str, Tool] = {}
+        for item in tools:
+            self.add(item)
+
+    def add(self, item: Tool | Callable[..., Any]) -> Tool:
+        """Register a tool, or wrap a plain function with `tool()` and register that.
+
+        Args:
+            item: The tool or function.
+
+        Returns:
+            The registered tool.
+
+        Raises:
+            ToolDefinitionError: When the name is taken or invalid, or the function cannot be a
+                tool.
+        """
+        registered = item if isinstance(item, Tool) else tool(item)
+        check_tool_name(registered.name)
+        if registered.name in self._tools:
+            raise ToolDefinitionError(
+                f"duplicate tool name {registered.name!r}: the model could not tell the tools"
+                " apart",
+                hint="give one of them another name with @tool(name=...)",
+            )
+        self._tools[registered.name] = registered
+        return registered
+
+    def remove(self, name: str) -> Tool:
+        """Unregister a tool.
+
+        Args:
+            name: Its name.
+
+        Returns:
+            The removed tool.
+
+        Raises:
+            KeyError: When no tool has that name.
+        """
+        return self._tools.pop(name)
+
+    def get(self, name: str) -> Tool | None:
+        """The tool with this name, or None."""
+        return self._tools.get(name)
+
+    @property
+    def names(self) -> list[str]:
+        """The registered names, in registration order."""
+        return list(self._tools)
+
+    def __contains__(self, item: object) -> bool:
+        if isinstance(item, Tool):
+            return self._tools.get(item.name) is item
+        return item in self._tools
+
+    def __iter__(self) -> Iterator[Tool]:
+        return iter(list(self._tools.values()))
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def __repr__(self) -> str:
+        return f"ToolRegistry({self.names!r})"
+
+    def to_openai(self) -> list[dict[str, Any]]:
+        """Every tool as an OpenAI-compatible `tools` entry, in registration order."""
+        return [t.to_openai() for t in self._tools.values()]
+
+    async def invoke(
+        self,
+        name: str,
+        arguments: str | Mapping[str, Any] | None,
+        ctx: RunContext[Any] | None = None,
+    ) -> ToolResult:
+        """Run the tool the model asked for; never raises for a failure.
+
+        Args:
+            name: The tool name the model sent.
+            arguments: Its arguments (JSON text or a mapping).
+            ctx: The context to inject.
+
+        Returns:
+            The result, capped at the smaller of the tool's and the registry's limit. An unknown
+            name gives an error result (kind "unknown_tool") listing the available tools.
+
+        Raises:
+            anyio's cancellation exception: Cancellation from outside always propagates.
+        """
+        found = self._tools.get(name) if isinstance(name, str) else None
+        if found is None:
+            start = anyio.current_time()
+            available = ", ".join(self._tools) or "none"
+            message = f"Unknown tool {name!r}. Available tools: {available}."
+            return ToolResult.failure(
+                truncate(message, self.max_result_chars),
+                "unknown_tool",
+                duration_s=anyio.current_time() - start,
+            )
+        return await found.invoke(arguments, ctx, max_result_chars=self.max_result_chars)
+
+    async def call(
+        self, tool: Tool, values: Mapping[str, Any], ctx: RunContext[Any] | None = None
+    ) -> ToolResult:
+        """Run a tool with values already validated by `tool.validate`, under the global cap.
+
+        Args:
+            tool: The tool (normally `registry.get(name)`).
+            values: Validated values by parameter name.
+            ctx: The context to inject.
+
+        Returns:
+            The result, capped at the smaller of the tool's and the registry's limit.
+
+        Raises:
+            anyio's cancellation exception: Cancellation from outside always propagates.
+        """
+        return await tool.call(values, ctx, max_result_chars=self.max_result_chars)
+
+    def cap(self, content: str, tool: Tool | None = None) -> str:
+        """Apply the registry's (and the tool's) cap to text made outside the registry.
+
+        Args:
+            content: The text for the model (for example a validation error message).
+            tool: The tool it is about, whose own smaller cap then applies.
+
+        Returns:
+            The text, truncated with a marker when too long.
+        """
+        limit = self.max_result_chars
+        if tool is not None and tool.max_result_chars is not None:
+            limit = min(limit, tool.max_result_chars)
+        return truncate(content, limit)
