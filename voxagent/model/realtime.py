@@ -1,0 +1,500 @@
+"""Live transcription over a realtime websocket: Voxtral Realtime on vLLM, or Mistral's hosted API.
+
+    async with RealtimeTranscriber("http://127.0.0.1:8000/v1", "voxtral-realtime") as rt:
+        async for event in rt.transcribe(AudioFile("cmd.wav", realtime=True)):
+            match event:
+                case TranscriptDelta(text=text):
+                    print(text, end="", flush=True)
+                case TranscriptFinal(text=text):
+                    print()
+
+Three tasks share the work of one utterance, all inside the transcriber's own task group: a pump
+pulls frames from the source into a bounded queue (when it is full the pump stops pulling, so
+back-pressure reaches the source), a sender turns queued audio into append messages, and a reader
+turns server messages into items of a bounded per-connection stream that `transcribe` consumes.
+A dropped socket is reopened (bounded attempts) and the utterance's audio replayed from the start,
+so the server's transcript stays whole; deltas already yielded are not repeated.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, aclosing
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Protocol, TextIO
+
+import anyio
+import anyio.abc
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import WebSocketException
+
+from voxagent.errors import ConfigurationError, ProtocolError, ServerUnavailableError
+from voxagent.events import TranscriptDelta, TranscriptFinal
+from voxagent.model.realtime_audio import RealtimeTimings, Utterance, to_pcm16
+from voxagent.model.realtime_protocol import (
+    MISTRAL_REALTIME,
+    VLLM_REALTIME,
+    RealtimeProtocol,
+    ServerDelta,
+    ServerDone,
+    ServerError,
+    realtime_error,
+)
+
+__all__ = [
+    "RealtimeEvent",
+    "RealtimeTimings",
+    "RealtimeTranscriber",
+    "WebSocketLike",
+    "mistral_realtime_transcriber",
+    "print_live_captions",
+]
+
+RealtimeEvent = TranscriptDelta | TranscriptFinal
+"""What `RealtimeTranscriber.transcribe` yields."""
+
+
+class WebSocketLike(Protocol):
+    """The part of a `websockets` client connection the transcriber uses (tests swap it)."""
+
+    async def send(self, message: str) -> None:
+        """Send one text frame."""
+
+    async def recv(self) -> str | bytes:
+        """Receive one frame; raise `websockets.exceptions.ConnectionClosed` once closed."""
+
+    async def close(self) -> None:
+        """Close the connection."""
+
+
+ConnectFn = Callable[..., Awaitable[WebSocketLike]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Dropped:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    error: BaseException
+
+
+@dataclass(frozen=True, slots=True)
+class _FinalSent:
+    pass
+
+
+_Item = ServerDelta | ServerDone | ServerError | _Dropped | _Failed | _FinalSent
+
+
+@dataclass(slots=True)
+class _Connection:
+    ws: WebSocketLike
+    items: MemoryObjectReceiveStream[_Item]
+    inbox: MemoryObjectSendStream[_Item]
+    reader: anyio.CancelScope
+
+
+class _DroppedError(Exception):
+    pass
+
+
+class RealtimeTranscriber:
+    """A realtime transcription session: one websocket, many utterances, one at a time.
+
+    Args:
+        base_url: The server's OpenAI-style base URL ("http://host:port/v1" becomes
+            "ws://host:port/v1/realtime" for vLLM).
+        model: The model name the server serves.
+        protocol: `VLLM_REALTIME` (default) or `MISTRAL_REALTIME`.
+        api_key: Sent as a bearer token when given.
+        connect: Opens a websocket: called as `connect(url, additional_headers=...,
+            open_timeout=...)`; defaults to `websockets.asyncio.client.connect`.
+        max_reconnects: Reopen attempts after a dropped socket (per utterance) or a failed open.
+        reconnect_delay: First pause before reopening, doubled on each attempt (at most 2 s).
+        send_queue_frames: Frames held between the source and the socket; when full, the
+            transcriber stops pulling from the source until the socket catches up.
+        replay_seconds: Audio kept per utterance to replay after a drop; a drop later than
+            that in one utterance raises instead of reconnecting.
+        open_timeout: Seconds to open the socket and get `session.created`.
+        done_timeout: Seconds to wait for the final transcript after the final commit.
+        clock: Returns the current time in seconds (for `last_timings`).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        protocol: RealtimeProtocol = VLLM_REALTIME,
+        api_key: str | None = None,
+        connect: ConnectFn = ws_connect,
+        max_reconnects: int = 3,
+        reconnect_delay: float = 0.2,
+        send_queue_frames: int = 256,
+        replay_seconds: float = 120.0,
+        open_timeout: float = 10.0,
+        done_timeout: float = 30.0,
+        clock: Callable[[], float] = anyio.current_time,
+    ) -> None:
+        self.url = protocol.url(base_url, model)
+        self.model = model
+        self.protocol = protocol
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._connect_fn = connect
+        self._max_reconnects = max_reconnects
+        self._reconnect_delay = reconnect_delay
+        self._queue_frames = send_queue_frames
+        self._replay_bytes = int(replay_seconds * 32_000)
+        self._open_timeout = open_timeout
+        self._done_timeout = done_timeout
+        self._clock = clock
+        self._stack: AsyncExitStack | None = None
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._conn: _Connection | None = None
+        self._busy = False
+        self.last_timings: RealtimeTimings | None = None
+        """Timings of the last completed utterance."""
+
+    async def __aenter__(self) -> RealtimeTranscriber:
+        async with AsyncExitStack() as stack:
+            self._tg = await stack.enter_async_context(anyio.create_task_group())
+            stack.push_async_callback(self._shutdown)
+            await self._open_with_retries()
+            self._stack = stack.pop_all()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.__aexit__(exc_type, exc, tb)
+
+    async def _shutdown(self) -> None:
+        await self._drop_connection()
+        if self._tg is not None:
+            self._tg.cancel_scope.cancel()
+
+    async def transcribe(self, source: AsyncIterable[Any]) -> AsyncIterator[RealtimeEvent]:
+        """Stream one utterance from `source` and yield its transcript as it arrives.
+
+        Audio is sent as it is produced (pace a file with a real-time source for live captions,
+        or pass it unpaced to transcribe as fast as possible); the utterance ends when the source
+        does. Yields `TranscriptDelta`s (never empty) then one `TranscriptFinal` with the server's
+        whole transcript. After a reconnect the final text may differ from the joined deltas.
+
+        Args:
+            source: Frames (objects with `.samples`), float32 or int16 numpy arrays, or PCM16LE
+                bytes, mono at 16 kHz.
+
+        Raises:
+            RealtimeError: The server reported an error (`.code` says which; `model_not_found`
+                is a `RealtimeModelNotFoundError`), or no final transcript within done_timeout.
+            ServerUnavailableError: The socket dropped more than max_reconnects times.
+            AudioError: The source yielded audio that is not mono 16 kHz.
+        """
+        if self._tg is None:
+            raise ConfigurationError(
+                "RealtimeTranscriber used outside `async with`",
+                hint="Write `async with RealtimeTranscriber(...) as rt:` around the calls.",
+            )
+        if self._busy:
+            raise ConfigurationError(
+                "RealtimeTranscriber.transcribe called while another utterance is streaming",
+                hint="Finish (or close) the previous transcribe() first; one utterance at a time.",
+            )
+        self._busy = True
+        utt = Utterance(self._replay_bytes)
+        queue_in, queue_out = anyio.create_memory_object_stream[bytes](self._queue_frames)
+        pump = anyio.CancelScope()
+        self._tg.start_soon(self._pump, source, queue_in, utt, pump)
+        finished = False
+        reconnects = 0
+        try:
+            while True:
+                conn = await self._ensure_connection()
+                sender = anyio.CancelScope()
+                self._tg.start_soon(self._send, conn, queue_out, utt, sender)
+                try:
+                    async with aclosing(self._events(conn, utt)) as events:
+                        async for event in events:
+                            if isinstance(event, TranscriptFinal):
+                                self.last_timings = utt.timings(self._clock(), reconnects)
+                                finished = True
+                            yield event
+                    break
+                except _DroppedError as exc:
+                    reconnects += 1
+                    await self._drop_connection()
+                    if reconnects > self._max_reconnects:
+                        raise ServerUnavailableError(
+                            f"realtime websocket {self.url} dropped {reconnects} times "
+                            f"in one utterance ({exc})",
+                            hint="Check the server and the network; raise max_reconnects for a "
+                            "flaky link.",
+                        ) from None
+                    if utt.overflowed:
+                        raise ServerUnavailableError(
+                            f"realtime websocket {self.url} dropped after more audio than "
+                            "replay_seconds keeps, so the utterance cannot be resent",
+                            hint="Raise replay_seconds, or end utterances sooner.",
+                        ) from None
+                    utt.restart()
+                    await anyio.sleep(self._backoff(reconnects))
+                finally:
+                    sender.cancel()
+        finally:
+            pump.cancel()
+            queue_out.close()
+            if not finished or not self.protocol.reuses_connection:
+                # The server may still be generating for this utterance: start clean next time.
+                with anyio.CancelScope(shield=True):
+                    await self._drop_connection()
+            self._busy = False
+
+    async def transcribe_text(self, source: AsyncIterable[Any]) -> str:
+        """Stream one utterance from `source` and return its final transcript."""
+        text = ""
+        async for event in self.transcribe(source):
+            if isinstance(event, TranscriptFinal):
+                text = event.text
+        return text
+
+    async def _events(
+        self, conn: _Connection, utt: Utterance
+    ) -> AsyncGenerator[RealtimeEvent, None]:
+        deadline = float("inf")
+        while True:
+            item: _Item | None = None
+            with anyio.move_on_after(deadline - anyio.current_time()):
+                try:
+                    item = await conn.items.receive()
+                except anyio.EndOfStream:
+                    item = _Dropped("connection closed")
+            match item:
+                case None:
+                    raise realtime_error(
+                        "timeout",
+                        f"no final transcript {self._done_timeout:g} s after the final commit",
+                    )
+                case ServerDelta(text=text):
+                    utt.mark_delta(self._clock())
+                    new = utt.accept(text)
+                    if new:
+                        yield TranscriptDelta(new)
+                case ServerDone(text=text):
+                    yield TranscriptFinal(text)
+                    return
+                case ServerError(code=code, message=message):
+                    raise realtime_error(code, message)
+                case _FinalSent():
+                    utt.final_commit = self._clock()
+                    deadline = anyio.current_time() + self._done_timeout
+                case _Dropped(reason=reason):
+                    raise _DroppedError(reason)
+                case _Failed(error=error):
+                    raise error
+
+    async def _pump(
+        self,
+        source: AsyncIterable[Any],
+        queue: MemoryObjectSendStream[bytes],
+        utt: Utterance,
+        scope: anyio.CancelScope,
+    ) -> None:
+        with scope, queue:
+            try:
+                async for item in source:
+                    pcm = to_pcm16(item)
+                    if pcm:
+                        await queue.send(pcm)
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                return  # transcribe() has finished: nobody wants more audio
+            except Exception as exc:
+                utt.source_error = exc
+
+    async def _send(
+        self,
+        conn: _Connection,
+        queue: MemoryObjectReceiveStream[bytes],
+        utt: Utterance,
+        scope: anyio.CancelScope,
+    ) -> None:
+        with scope, conn.inbox.clone() as inbox:
+            try:
+                await self._send_json(conn, self.protocol.start_messages())
+                for chunk in utt.replay():
+                    await conn.ws.send(json.dumps(self.protocol.append_message(chunk)))
+                limit = self.protocol.max_append_bytes
+                async for first in queue:
+                    chunk = _coalesce(first, queue, limit)
+                    utt.record(chunk, self._clock())
+                    await conn.ws.send(json.dumps(self.protocol.append_message(chunk)))
+                if utt.source_error is not None:
+                    await inbox.send(_Failed(utt.source_error))
+                    return
+                await self._send_json(conn, self.protocol.end_messages())
+                await inbox.send(_FinalSent())
+            except (WebSocketException, OSError):
+                return  # the reader reports the drop
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                return
+            except Exception as exc:
+                await inbox.send(_Failed(exc))
+
+    async def _read(
+        self, ws: WebSocketLike, inbox: MemoryObjectSendStream[_Item], scope: anyio.CancelScope
+    ) -> None:
+        with scope, inbox:
+            try:
+                while True:
+                    raw = await ws.recv()
+                    if isinstance(raw, bytes):
+                        raw = raw.decode("utf-8", errors="replace")
+                    try:
+                        data = json.loads(raw)
+                    except ValueError:
+                        raise ProtocolError(
+                            f"realtime server sent non-JSON text: {raw[:200]!r}",
+                            hint="Check that base_url points at a realtime transcription server.",
+                        ) from None
+                    message = self.protocol.parse(data)
+                    if isinstance(message, ServerDelta | ServerDone | ServerError):
+                        await inbox.send(message)
+            except (WebSocketException, OSError) as exc:
+                await _send_quietly(inbox, _Dropped(str(exc) or type(exc).__name__))
+            except Exception as exc:
+                await _send_quietly(inbox, _Failed(exc))
+
+    async def _send_json(self, conn: _Connection, messages: list[dict[str, Any]]) -> None:
+        for message in messages:
+            await conn.ws.send(json.dumps(message))
+
+    async def _ensure_connection(self) -> _Connection:
+        if self._conn is None:
+            await self._open_with_retries()
+        assert self._conn is not None  # set by _open_with_retries or it raised
+        return self._conn
+
+    async def _open_with_retries(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                self._conn = await self._open()
+                return
+            except (WebSocketException, OSError, TimeoutError) as exc:
+                attempt += 1
+                if attempt > self._max_reconnects:
+                    raise ServerUnavailableError(
+                        f"cannot open realtime websocket {self.url}: "
+                        f"{str(exc) or type(exc).__name__}",
+                        hint="Is the server running and serving a Voxtral Realtime model? "
+                        "Check base_url and the server's log.",
+                    ) from None
+                await anyio.sleep(self._backoff(attempt))
+
+    async def _open(self) -> _Connection:
+        assert self._tg is not None  # only called inside `async with`
+        with anyio.fail_after(self._open_timeout):
+            ws = await self._connect_fn(
+                self.url, additional_headers=self._headers, open_timeout=self._open_timeout
+            )
+            inbox, items = anyio.create_memory_object_stream[_Item](64)
+            reader = anyio.CancelScope()
+            self._tg.start_soon(self._read, ws, inbox.clone(), reader)
+            conn = _Connection(ws, items, inbox, reader)
+            try:
+                # The server greets with session.created, which the reader swallows; anything it
+                # reports instead (an error, a drop) comes out here.
+                await self._send_json(conn, self.protocol.session_messages(self.model))
+            except BaseException:
+                await _close(conn)
+                raise
+        return conn
+
+    async def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await _close(conn)
+
+    def _backoff(self, attempt: int) -> float:
+        return min(2.0, self._reconnect_delay * 2.0 ** (attempt - 1))
+
+
+def _coalesce(first: bytes, queue: MemoryObjectReceiveStream[bytes], limit: int) -> bytes:
+    # Audio that piled up while the socket was busy goes out in fewer, larger messages.
+    parts, size = [first], len(first)
+    while size < limit:
+        try:
+            more = queue.receive_nowait()
+        except (anyio.WouldBlock, anyio.EndOfStream):
+            break
+        parts.append(more)
+        size += len(more)
+    return b"".join(parts)
+
+
+async def _send_quietly(inbox: MemoryObjectSendStream[_Item], item: _Item) -> None:
+    try:
+        await inbox.send(item)
+    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+        pass
+
+
+async def _close(conn: _Connection) -> None:
+    conn.reader.cancel()
+    conn.inbox.close()
+    conn.items.close()
+    with anyio.move_on_after(2, shield=True):
+        try:
+            await conn.ws.close()
+        except (WebSocketException, OSError):
+            pass
+
+
+def mistral_realtime_transcriber(
+    api_key: str,
+    model: str = "voxtral-mini-transcribe-realtime-2602",
+    *,
+    base_url: str = "https://api.mistral.ai/v1",
+    **options: Any,
+) -> RealtimeTranscriber:
+    """Return a transcriber for Mistral's hosted realtime API (one utterance per connection).
+
+    Args:
+        api_key: The Mistral API key (`MISTRAL_API_KEY`).
+        model: A hosted realtime transcription model.
+        base_url: The API's base URL.
+        **options: Any other `RealtimeTranscriber` keyword argument.
+    """
+    return RealtimeTranscriber(
+        base_url, model, protocol=MISTRAL_REALTIME, api_key=api_key, **options
+    )
+
+
+async def print_live_captions(
+    source: AsyncIterable[Any], transcriber: RealtimeTranscriber, out: TextIO = sys.stdout
+) -> str:
+    """Print one utterance's captions to `out` as they arrive; return the final transcript.
+
+    Deltas are written on one line as they come, and the line ends when the utterance does.
+    """
+    text = ""
+    async for event in transcriber.transcribe(source):
+        if isinstance(event, TranscriptDelta):
+            out.write(event.text)
+            out.flush()
+        else:
+            text = event.text
+    out.write("\n")
+    out.flush()
+    return text
