@@ -69,15 +69,18 @@ class EnergyScorer:
     def level_db(self, samples: Float32Array) -> float:
         """Speech-band power of a frame in dB relative to full scale."""
         n = samples.size
-        mask = self._masks.get(n)
-        if mask is None:
+        cached = self._masks.get(n)
+        if cached is None:
             freqs = np.fft.rfftfreq(n, 1.0 / SAMPLE_RATE)
-            mask = (freqs >= self.band[0]) & (freqs <= self.band[1])
-            self._masks[n] = mask
-        spectrum = np.fft.rfft(samples)
-        # Parseval: this is the band's share of the mean square, so a full-band signal's level
+            # A Hann window keeps strong low rumble from leaking into the speech band.
+            window = np.hanning(n).astype(np.float32)
+            cached = ((freqs >= self.band[0]) & (freqs <= self.band[1]), window, np.sum(window**2))
+            self._masks[n] = cached
+        mask, window, energy = cached
+        spectrum = np.fft.rfft(samples * window)
+        # Parseval: the band's share of the (windowed) mean square, so a full-band signal's level
         # matches its RMS in dBFS.
-        power = 2.0 * float(np.sum(np.abs(spectrum[mask]) ** 2)) / (n * n)
+        power = 2.0 * float(np.sum(np.abs(spectrum[mask]) ** 2)) / (n * energy)
         return 10.0 * math.log10(power + 1e-12)
 
     def __call__(self, samples: Float32Array) -> float:
