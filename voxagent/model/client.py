@@ -88,7 +88,10 @@ class ModelClient:
         http = http_client or httpx.AsyncClient(timeout=http_timeout)
         self._request_timeout = http_timeout if http_client is None or timeout is not None else None
         self._transport = Transport(
-            http, retry=retry or RetryPolicy(), sleep=sleep, clock=clock,
+            http,
+            retry=retry or RetryPolicy(),
+            sleep=sleep,
+            clock=clock,
             max_response_bytes=max_response_bytes,
         )
         self._models: list[ModelInfo] | None = None
@@ -186,15 +189,23 @@ class ModelClient:
             extra_body: Fields merged last into the request body.
         """
         body = await self._chat_body(
-            messages, stream=False,
-            tools=tools, tool_choice=tool_choice, parallel_tool_calls=parallel_tool_calls,
-            temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
+            messages,
+            stream=False,
+            tools=tools,
+            tool_choice=tool_choice,
+            parallel_tool_calls=parallel_tool_calls,
+            temperature=temperature,
+            top_p=top_p,
+            max_tokens=max_tokens,
+            seed=seed,
             extra_body=extra_body,
         )
         deadline = self._transport.deadline(self._total)
         response = await self._transport.send(
             lambda: self._build("POST", "/chat/completions", json=body),
-            deadline=deadline, model=body["model"], served=self._served_names,
+            deadline=deadline,
+            model=body["model"],
+            served=self._served_names,
         )
         data = _json(await self._transport.read_body(response, deadline), str(response.url))
         return _parse_chat(data, str(response.url))
@@ -222,15 +233,23 @@ class ModelClient:
             ProtocolError: malformed SSE, a non-JSON chunk, or a stream cut before it finished.
         """
         body = await self._chat_body(
-            messages, stream=True,
-            tools=tools, tool_choice=tool_choice, parallel_tool_calls=parallel_tool_calls,
-            temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
+            messages,
+            stream=True,
+            tools=tools,
+            tool_choice=tool_choice,
+            parallel_tool_calls=parallel_tool_calls,
+            temperature=temperature,
+            top_p=top_p,
+            max_tokens=max_tokens,
+            seed=seed,
             extra_body=extra_body,
         )
         deadline = self._transport.deadline(self._total)
         response = await self._transport.send(
             lambda: self._build("POST", "/chat/completions", json=body),
-            deadline=deadline, model=body["model"], served=self._served_names,
+            deadline=deadline,
+            model=body["model"],
+            served=self._served_names,
         )
         url = str(response.url)
         decoder = SSEDecoder()
@@ -292,7 +311,9 @@ class ModelClient:
         deadline = self._transport.deadline(self._total)
         response = await self._transport.send(
             lambda: self._build("POST", "/audio/transcriptions", data=fields, files=files),
-            deadline=deadline, model=model, served=self._served_names,
+            deadline=deadline,
+            model=model,
+            served=self._served_names,
         )
         raw = await self._transport.read_body(response, deadline)
         if "json" not in response.headers.get("content-type", "json"):
@@ -415,4 +436,3 @@ def _parse_chat(data: Any, url: str) -> ChatResponse:
         usage=parse_usage(data.get("usage")),
         model=str(data.get("model") or ""),
     )
-

@@ -65,8 +65,10 @@ def _message_in(data: Any) -> str | None:
                 return nested
         if isinstance(value, list) and value:
             # FastAPI-style validation details: a list of {"loc", "msg"} objects.
-            return "; ".join(str(item.get("msg", item)) if isinstance(item, dict) else str(item)
-                             for item in value)
+            return "; ".join(
+                str(item.get("msg", item)) if isinstance(item, dict) else str(item)
+                for item in value
+            )
     return None
 
 

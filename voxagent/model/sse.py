@@ -188,8 +188,11 @@ class StreamAssembler:
         new_id = fragment.get("id")
         items: list[StreamItem] = []
         position = self._by_index.get(index)
-        if position is not None and new_id and self._calls[position].id and (
-            new_id != self._calls[position].id
+        if (
+            position is not None
+            and new_id
+            and self._calls[position].id
+            and (new_id != self._calls[position].id)
         ):
             # Same index, different id: a server that restarts indices per chunk (Mistral's API).
             position = None

@@ -100,7 +100,8 @@ class Transport:
                 ) from exc
             except httpx.UnsupportedProtocol as exc:
                 raise ConfigurationError(
-                    f"cannot send to {url}: {exc}", hint="the base URL must start with http:// or https://"
+                    f"cannot send to {url}: {exc}",
+                    hint="the base URL must start with http:// or https://",
                 ) from exc
             except httpx.TimeoutException as exc:
                 error: ModelError = unreachable_error(url, _describe(exc), timeout=True)
@@ -164,8 +165,9 @@ class Transport:
             except StopAsyncIteration:
                 return
             except TimeoutError as exc:
-                raise unreachable_error(url, "the whole-request timeout expired mid-answer",
-                                        timeout=True) from exc
+                raise unreachable_error(
+                    url, "the whole-request timeout expired mid-answer", timeout=True
+                ) from exc
             except httpx.TimeoutException as exc:
                 raise unreachable_error(url, f"{_describe(exc)} mid-answer", timeout=True) from exc
             except httpx.TransportError as exc:
