@@ -272,12 +272,13 @@ def _too_long(block: _Block, need: int, budget: Budget, tool_cost: int) -> Conte
     if seconds:
         what = f"{seconds:.0f} s of audio = {audio_tokens(seconds)} tokens, plus text"
     fit_s = max(0, (available - 200) // 375) * 30
+    fits = f"about {fit_s} s of audio fits" if fit_s else "not even 30 s of audio fits"
     return ContextLengthError(
         f"The newest turn needs about {need} tokens ({what}) but the context leaves {available} "
         f"(max_model_len {budget.max_tokens} - {budget.reserve_tokens} reserved for the answer"
         f" - {tool_cost} for tool schemas)",
-        hint=f"Send a shorter message (about {fit_s} s of audio fits), start the server with a "
-        "larger --max-model-len, or lower Budget.reserve_tokens.",
+        hint=f"Send a shorter message ({fits}), start the server with a larger --max-model-len, "
+        "or lower Budget.reserve_tokens.",
     )
 
 
