@@ -162,11 +162,15 @@ class RealtimeTranscriber:
         """Timings of the last completed utterance."""
 
     async def __aenter__(self) -> RealtimeTranscriber:
-        async with AsyncExitStack() as stack:
-            self._tg = await stack.enter_async_context(anyio.create_task_group())
-            stack.push_async_callback(self._shutdown)
+        stack = AsyncExitStack()
+        self._tg = await stack.enter_async_context(anyio.create_task_group())
+        stack.push_async_callback(self._shutdown)
+        try:
             await self._open_with_retries()
-            self._stack = stack.pop_all()
+        except BaseException:
+            await self._close_stack(stack)
+            raise
+        self._stack = stack
         return self
 
     async def __aexit__(
@@ -177,7 +181,13 @@ class RealtimeTranscriber:
     ) -> None:
         stack, self._stack = self._stack, None
         if stack is not None:
-            await stack.__aexit__(exc_type, exc, tb)
+            await self._close_stack(stack)
+
+    async def _close_stack(self, stack: AsyncExitStack) -> None:
+        # The caller's exception is not handed to the task group (it would come out wrapped in
+        # an ExceptionGroup); the background tasks never fail, they report through streams.
+        await stack.aclose()
+        self._tg = None
 
     async def _shutdown(self) -> None:
         await self._drop_connection()
