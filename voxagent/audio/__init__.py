@@ -43,10 +43,10 @@ _EXPORTS: dict[str, str] = {
     "make_scorer": "voxagent.audio.vad",
     "silero_scorer": "voxagent.audio.vad",
     "webrtc_scorer": "voxagent.audio.vad",
-    "DEFAULT_VAD": "voxagent.audio.segment",
-    "PushToTalk": "voxagent.audio.segment",
-    "segment": "voxagent.audio.segment",
-    "utterances": "voxagent.audio.segment",
+    "DEFAULT_VAD": "voxagent.audio.segmentation",
+    "PushToTalk": "voxagent.audio.segmentation",
+    "segment": "voxagent.audio.segmentation",
+    "utterances": "voxagent.audio.segmentation",
 }
 
 __all__ = [
@@ -97,7 +97,7 @@ if TYPE_CHECKING:
     )
     from voxagent.audio.ingest import AudioInput, to_clip
     from voxagent.audio.microphone import InputDevice, Microphone, list_input_devices
-    from voxagent.audio.segment import DEFAULT_VAD, PushToTalk, segment, utterances
+    from voxagent.audio.segmentation import DEFAULT_VAD, PushToTalk, segment, utterances
     from voxagent.audio.sources import (
         AnyioClock,
         ArraySource,

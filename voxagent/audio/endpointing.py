@@ -232,8 +232,9 @@ class Endpointer:
     def _split(self, now: float) -> VoiceEnd:
         window_start = now - self.settings.split_search_s
         candidates = [i for i, s in enumerate(self._frames) if s.frame.start >= window_start]
-        # The quietest frame is the least likely to fall inside a word.
-        split = min(candidates, key=lambda i: self._frames[i].score)
+        # The quietest frame is the least likely to fall inside a word; among equals the latest
+        # keeps the first part as long as allowed.
+        split = min(candidates, key=lambda i: (self._frames[i].score, -i))
         split_at = self._frames[split].frame.start
         utterance = self._utterance(self._frames[:split], self._speech_start, split_at, None, now)
         self._frames = self._frames[split:]
