@@ -47,7 +47,8 @@ async def test_two_bursts_give_two_starts_and_two_utterances() -> None:
     assert (first.start, first.end) == pytest.approx((0.5, 1.5), abs=0.03)
     assert (second.start, second.end) == pytest.approx((2.5, 3.2), abs=0.03)
     only = [u async for u in utterances(ArraySource(audio, RATE))]
-    assert [(u.start, u.end) for u in only] == [(first.start, first.end), (second.start, second.end)]
+    expected = [(first.start, first.end), (second.start, second.end)]
+    assert [(u.start, u.end) for u in only] == expected
 
 
 async def test_each_scorer_finds_synthesized_speech(speech: ModuleType) -> None:
