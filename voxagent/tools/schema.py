@@ -39,6 +39,8 @@ _SCHEMA_ONE = (
 )
 _SCHEMA_LISTS = ("anyOf", "allOf", "oneOf", "prefixItems")
 _DEFS_PREFIX = "#/$defs/"
+# pydantic sorts keys alphabetically; a model reads "type" and "description" first more easily.
+_KEY_ORDER = ("type", "description", "enum", "const", "properties", "required", "items")
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,14 @@ def _strip_titles(node: Any) -> Any:
     return node
 
 
+def _reorder(node: Any) -> Any:
+    node = _map_subschemas(node, _reorder)
+    if not isinstance(node, dict):
+        return node
+    first = {key: node[key] for key in _KEY_ORDER if key in node}
+    return {**first, **{key: value for key, value in node.items() if key not in first}}
+
+
 def _refs(node: Any, found: set[str]) -> set[str]:
     """Collect the $defs names referenced anywhere under `node`."""
     if isinstance(node, dict):
@@ -265,8 +275,8 @@ def tidy_schema(schema: dict[str, Any]) -> dict[str, Any]:
                     return inline({**defs[name], **siblings})
         return _map_subschemas(node, inline)
 
-    result: dict[str, Any] = inline(schema)
-    kept = {name: inline(defs[name]) for name in sorted(recursive)}
+    result: dict[str, Any] = _reorder(inline(schema))
+    kept = {name: _reorder(inline(defs[name])) for name in sorted(recursive)}
     # Keep only the recursive definitions still reachable from the schema.
     needed: set[str] = set()
     frontier = _refs(result, set())

@@ -110,6 +110,8 @@ def walk(node: Any) -> list[dict[str, Any]]:
 def test_top_level_is_a_closed_object_with_required_list() -> None:
     params = ALL.parameters
     assert params["type"] == "object"
+    assert list(params) == ["type", "properties", "required", "additionalProperties"]
+    assert list(PROPS["bounded"])[:2] == ["type", "description"]  # what a model reads first
     assert params["additionalProperties"] is False
     assert set(params["required"]) == {
         "s", "i", "f", "b", "n", "opt", "opt2", "lit", "color", "level", "items", "pair", "many",
