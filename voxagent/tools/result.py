@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,12 @@ ERROR_KINDS = frozenset(
 )
 """Every `ToolResult.error_kind` voxagent produces."""
 
-_ANY: TypeAdapter[Any] = TypeAdapter(Any)
+
+
+@functools.cache
+def _any_adapter() -> TypeAdapter[Any]:
+    # Built on first use: it costs a few milliseconds at import time otherwise.
+    return TypeAdapter(Any)
 
 
 @dataclass(frozen=True)
@@ -103,7 +109,7 @@ def serialise_result(value: Any) -> str:
     try:
         # warnings=False: a model holding values of the wrong type still serialises; the
         # warning would only reach a log nobody reads.
-        return _ANY.dump_json(value, warnings=False).decode("utf-8")
+        return _any_adapter().dump_json(value, warnings=False).decode("utf-8")
     # pydantic's PydanticSerializationError is a ValueError.
     except (ValueError, TypeError, RecursionError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
