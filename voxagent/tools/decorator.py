@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import inspect
 import logging
 import math
@@ -13,12 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any, overload
 
 import anyio
-import anyio.to_thread
 
 from voxagent.errors import ToolDefinitionError, ToolError
 from voxagent.tools.arguments import ToolArgumentsError, validate_arguments
 from voxagent.tools.context import RunContext
 from voxagent.tools.docstrings import parse_docstring
+from voxagent.tools.invoke import run_function
 from voxagent.tools.result import (
     DEFAULT_MAX_RESULT_CHARS,
     ToolResult,
@@ -255,7 +254,7 @@ class Tool:
             # move_on_after rather than fail_after: a TimeoutError raised by the tool itself
             # (a socket timeout) must not be mistaken for ours.
             with anyio.move_on_after(self.timeout) as scope:
-                value = await self._run(values, ctx)
+                value = await run_function(self.function, self.signature, values, ctx)
         except ToolError as exc:
             return finish(str(exc) or f"Tool {self.name} failed.", "tool_error")
         except Exception as exc:
@@ -275,36 +274,6 @@ class Tool:
     def _cap(self, outer: int | None) -> int:
         caps = [c for c in (self.max_result_chars, outer) if c is not None]
         return min(caps) if caps else DEFAULT_MAX_RESULT_CHARS
-
-    async def _run(self, values: Mapping[str, Any], ctx: RunContext[Any] | None) -> Any:
-        args: list[Any] = []
-        kwargs = dict(values)
-        context_name = self.signature.context
-        if context_name is not None:
-            context = ctx if ctx is not None else RunContext(deps=None)
-            if self.signature.context_by_keyword:
-                kwargs[context_name] = context
-            else:
-                args.append(context)
-        if _is_async(self.function):
-            result = await self.function(*args, **kwargs)
-        else:
-            call = functools.partial(self.function, *args, **kwargs)
-            # abandon_on_cancel: a timeout or an outer cancellation returns at once; the thread
-            # finishes on its own (Python cannot kill it).
-            result = await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
-        if inspect.isawaitable(result):
-            # A sync callable that returned a coroutine (a wrapper around an async function).
-            result = await result
-        return result
-
-
-def _is_async(function: Callable[..., Any]) -> bool:
-    if inspect.iscoroutinefunction(function):
-        return True
-    # A callable object with an async __call__.
-    call = getattr(function, "__call__", None)  # noqa: B004 - we want __call__ itself, not callable()
-    return call is not None and inspect.iscoroutinefunction(call)
 
 
 @overload
