@@ -3,8 +3,8 @@
 Format (version 1): `{"format": "voxagent.conversation", "version": 1, "instructions": ...,
 "turns": [...]}`; each turn has a `kind` (user, assistant, tool_result). Audio is stored inline as
 base64 so that one file is the whole conversation: it can be moved, copied or attached without
-losing its audio, and it is replaced atomically as one unit (a few hundred kB per minute of 16 kHz
-WAV, which the compaction budget keeps modest anyway).
+losing its audio, and it is replaced atomically as one unit. The price is size: base64 adds a
+third, about 2.5 MB per minute of 16 kHz 16-bit WAV.
 
 Writes go to a temporary file in the same directory, then `os.replace`, so a crash leaves either
 the old file or the new one. Loading validates the structure with pydantic and replays the turns
