@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import logging
 import math
@@ -129,7 +130,10 @@ class Tool:
                 f"invalid max_result_chars {max_result_chars!r} for tool {tool_name!r}",
                 hint="pass a positive number of characters, or None",
             )
-        docs = parse_docstring(inspect.getdoc(function))
+        documented = function
+        while isinstance(documented, functools.partial):
+            documented = documented.func  # partial's own docstring describes partial itself
+        docs = parse_docstring(inspect.getdoc(documented))
         signature = inspect_signature(function, tool_name, docs.params)
         return cls(
             name=tool_name,

@@ -162,12 +162,21 @@ def test_callable_objects_and_partials() -> None:
             return a + 1
 
     def scaled(factor: int, a: int) -> int:
+        """Scale a number.
+
+        Args:
+            a: The number.
+        """
         return factor * a
 
     obj_tool = tool(name="adder")(Adder())
     partial_tool = tool(name="double")(functools.partial(scaled, 2))
     assert list(obj_tool.parameters["properties"]) == ["a"]
-    assert list(partial_tool.parameters["properties"]) == ["a"]
+    assert partial_tool.parameters["properties"] == {
+        "a": {"type": "integer", "description": "The number."}
+    }
+    assert partial_tool.description == "Scale a number."
+    assert obj_tool.description == ""
 
 
 def _no_annotation(a):  # type: ignore[no-untyped-def]  # the refused case itself
