@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
@@ -15,11 +14,12 @@ import httpx
 
 from voxagent.audio.clip import AudioClip
 from voxagent.errors import ConfigurationError, ModelError, ModelNotFoundError, ProtocolError
+from voxagent.model.answers import decode_json, parse_chat
 from voxagent.model.dialects import MISTRAL, VLLM, Dialect, detect_dialect
 from voxagent.model.retry import RetryPolicy
-from voxagent.model.sse import SSEDecoder, StreamAssembler, parse_usage
+from voxagent.model.sse import SSEDecoder, StreamAssembler
 from voxagent.model.transport import Transport
-from voxagent.model.types import ChatResponse, ModelInfo, StreamDone, StreamItem, ToolCall
+from voxagent.model.types import ChatResponse, ModelInfo, StreamDone, StreamItem
 
 __all__ = ["ModelClient"]
 
@@ -126,7 +126,7 @@ class ModelClient:
         response = await self._transport.send(
             lambda: self._build("GET", "/models"), deadline=deadline, model=None
         )
-        data = _json(await self._transport.read_body(response, deadline), str(response.url))
+        data = decode_json(await self._transport.read_body(response, deadline), str(response.url))
         entries = data.get("data") if isinstance(data, dict) else None
         if not isinstance(entries, list):
             raise ProtocolError(f"{response.url} did not return a model list")
@@ -207,8 +207,8 @@ class ModelClient:
             model=body["model"],
             served=self._served_names,
         )
-        data = _json(await self._transport.read_body(response, deadline), str(response.url))
-        return _parse_chat(data, str(response.url))
+        data = decode_json(await self._transport.read_body(response, deadline), str(response.url))
+        return parse_chat(data, str(response.url))
 
     async def stream_chat(
         self,
@@ -264,13 +264,13 @@ class ModelClient:
                         if payload.strip() == "[DONE]":
                             done = True
                             continue
-                        for item in assembler.feed(_json(payload.encode(), url)):
+                        for item in assembler.feed(decode_json(payload.encode(), url)):
                             yield item
                 for payload in decoder.close():
                     if payload.strip() == "[DONE]":
                         done = True
                     elif not done:
-                        for item in assembler.feed(_json(payload.encode(), url)):
+                        for item in assembler.feed(decode_json(payload.encode(), url)):
                             yield item
         finally:
             await response.aclose()
@@ -318,7 +318,7 @@ class ModelClient:
         raw = await self._transport.read_body(response, deadline)
         if "json" not in response.headers.get("content-type", "json"):
             return raw.decode("utf-8", errors="replace").strip()
-        data = _json(raw, str(response.url))
+        data = decode_json(raw, str(response.url))
         if not isinstance(data, dict) or not isinstance(data.get("text"), str):
             raise ProtocolError(f"{response.url} returned no transcription text")
         return str(data["text"])
@@ -397,42 +397,3 @@ def _pick_dialect(dialect: Literal["vllm", "mistral"] | Dialect | None, base_url
     if dialect == "mistral":
         return MISTRAL
     raise ConfigurationError(f"unknown dialect {dialect!r}", hint='use "vllm" or "mistral"')
-
-
-def _json(raw: bytes, url: str) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        preview = raw[:120].decode("utf-8", errors="replace")
-        raise ProtocolError(
-            f"{url} sent something that is not JSON: {preview!r}",
-            hint="is the base URL an OpenAI-compatible API (vLLM or Mistral's)?",
-        ) from exc
-
-
-def _parse_chat(data: Any, url: str) -> ChatResponse:
-    try:
-        choice = data["choices"][0]
-        message = choice["message"]
-    except (KeyError, IndexError, TypeError) as exc:
-        raise ProtocolError(f"{url} returned a chat answer without choices[0].message") from exc
-    content = message.get("content")
-    if isinstance(content, list):
-        # Mistral's API may return content as chunks; keep the text ones.
-        content = "".join(p.get("text", "") for p in content if isinstance(p, dict)) or None
-    calls = []
-    for raw_call in message.get("tool_calls") or ():
-        function = raw_call.get("function") or {}
-        arguments = function.get("arguments", "")
-        if not isinstance(arguments, str):
-            arguments = json.dumps(arguments)
-        if not function.get("name"):
-            raise ProtocolError(f"{url} returned a tool call without a function name")
-        calls.append(ToolCall(str(raw_call.get("id") or ""), str(function["name"]), arguments))
-    return ChatResponse(
-        text=content if isinstance(content, str) and content else None,
-        tool_calls=tuple(calls),
-        finish_reason=choice.get("finish_reason"),
-        usage=parse_usage(data.get("usage")),
-        model=str(data.get("model") or ""),
-    )
