@@ -18,23 +18,33 @@ so the server's transcript stays whole; deltas already yielded are not repeated.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, aclosing
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Protocol, TextIO
+from typing import Any, TextIO
 
 import anyio
 import anyio.abc
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import WebSocketException
 
-from voxagent.errors import ConfigurationError, ProtocolError, ServerUnavailableError
+from voxagent.errors import ConfigurationError, ServerUnavailableError
 from voxagent.events import TranscriptDelta, TranscriptFinal
-from voxagent.model.realtime_audio import RealtimeTimings, Utterance, to_pcm16
+from voxagent.model.realtime_audio import RealtimeTimings, Utterance
+from voxagent.model.realtime_connection import (
+    Connection,
+    Dropped,
+    Failed,
+    FinalSent,
+    Item,
+    WebSocketLike,
+    close_connection,
+    pump,
+    read_messages,
+    send_audio,
+    send_json,
+)
 from voxagent.model.realtime_protocol import (
     MISTRAL_REALTIME,
     VLLM_REALTIME,
@@ -46,6 +56,8 @@ from voxagent.model.realtime_protocol import (
 )
 
 __all__ = [
+    "MISTRAL_REALTIME",
+    "VLLM_REALTIME",
     "RealtimeEvent",
     "RealtimeTimings",
     "RealtimeTranscriber",
@@ -58,46 +70,7 @@ RealtimeEvent = TranscriptDelta | TranscriptFinal
 """What `RealtimeTranscriber.transcribe` yields."""
 
 
-class WebSocketLike(Protocol):
-    """The part of a `websockets` client connection the transcriber uses (tests swap it)."""
-
-    async def send(self, message: str) -> None:
-        """Send one text frame."""
-
-    async def recv(self) -> str | bytes:
-        """Receive one frame; raise `websockets.exceptions.ConnectionClosed` once closed."""
-
-    async def close(self) -> None:
-        """Close the connection."""
-
-
 ConnectFn = Callable[..., Awaitable[WebSocketLike]]
-
-
-@dataclass(frozen=True, slots=True)
-class _Dropped:
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Failed:
-    error: BaseException
-
-
-@dataclass(frozen=True, slots=True)
-class _FinalSent:
-    pass
-
-
-_Item = ServerDelta | ServerDone | ServerError | _Dropped | _Failed | _FinalSent
-
-
-@dataclass(slots=True)
-class _Connection:
-    ws: WebSocketLike
-    items: MemoryObjectReceiveStream[_Item]
-    inbox: MemoryObjectSendStream[_Item]
-    reader: anyio.CancelScope
 
 
 class _DroppedError(Exception):
@@ -156,10 +129,12 @@ class RealtimeTranscriber:
         self._clock = clock
         self._stack: AsyncExitStack | None = None
         self._tg: anyio.abc.TaskGroup | None = None
-        self._conn: _Connection | None = None
+        self._conn: Connection | None = None
         self._busy = False
         self.last_timings: RealtimeTimings | None = None
         """Timings of the last completed utterance."""
+        self.connections_opened = 0
+        """Websockets opened so far (reconnects included)."""
 
     async def __aenter__(self) -> RealtimeTranscriber:
         stack = AsyncExitStack()
@@ -225,15 +200,17 @@ class RealtimeTranscriber:
         self._busy = True
         utt = Utterance(self._replay_bytes)
         queue_in, queue_out = anyio.create_memory_object_stream[bytes](self._queue_frames)
-        pump = anyio.CancelScope()
-        self._tg.start_soon(self._pump, source, queue_in, utt, pump)
+        pump_scope = anyio.CancelScope()
+        self._tg.start_soon(pump, source, queue_in, utt, pump_scope)
         finished = False
         reconnects = 0
         try:
             while True:
                 conn = await self._ensure_connection()
                 sender = anyio.CancelScope()
-                self._tg.start_soon(self._send, conn, queue_out, utt, sender)
+                self._tg.start_soon(
+                    send_audio, conn, self.protocol, queue_out, utt, self._clock, sender
+                )
                 try:
                     async with aclosing(self._events(conn, utt)) as events:
                         async for event in events:
@@ -263,7 +240,7 @@ class RealtimeTranscriber:
                 finally:
                     sender.cancel()
         finally:
-            pump.cancel()
+            pump_scope.cancel()
             queue_out.close()
             if not finished or not self.protocol.reuses_connection:
                 # The server may still be generating for this utterance: start clean next time.
@@ -280,16 +257,16 @@ class RealtimeTranscriber:
         return text
 
     async def _events(
-        self, conn: _Connection, utt: Utterance
+        self, conn: Connection, utt: Utterance
     ) -> AsyncGenerator[RealtimeEvent, None]:
         deadline = float("inf")
         while True:
-            item: _Item | None = None
+            item: Item | None = None
             with anyio.move_on_after(deadline - anyio.current_time()):
                 try:
                     item = await conn.items.receive()
                 except anyio.EndOfStream:
-                    item = _Dropped("connection closed")
+                    item = Dropped("connection closed")
             match item:
                 case None:
                     raise realtime_error(
@@ -306,90 +283,15 @@ class RealtimeTranscriber:
                     return
                 case ServerError(code=code, message=message):
                     raise realtime_error(code, message)
-                case _FinalSent():
+                case FinalSent():
                     utt.final_commit = self._clock()
                     deadline = anyio.current_time() + self._done_timeout
-                case _Dropped(reason=reason):
+                case Dropped(reason=reason):
                     raise _DroppedError(reason)
-                case _Failed(error=error):
+                case Failed(error=error):
                     raise error
 
-    async def _pump(
-        self,
-        source: AsyncIterable[Any],
-        queue: MemoryObjectSendStream[bytes],
-        utt: Utterance,
-        scope: anyio.CancelScope,
-    ) -> None:
-        with scope, queue:
-            try:
-                async for item in source:
-                    pcm = to_pcm16(item)
-                    if pcm:
-                        await queue.send(pcm)
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                return  # transcribe() has finished: nobody wants more audio
-            except Exception as exc:
-                utt.source_error = exc
-
-    async def _send(
-        self,
-        conn: _Connection,
-        queue: MemoryObjectReceiveStream[bytes],
-        utt: Utterance,
-        scope: anyio.CancelScope,
-    ) -> None:
-        with scope, conn.inbox.clone() as inbox:
-            try:
-                await self._send_json(conn, self.protocol.start_messages())
-                for chunk in utt.replay():
-                    await conn.ws.send(json.dumps(self.protocol.append_message(chunk)))
-                limit = self.protocol.max_append_bytes
-                async for first in queue:
-                    chunk = _coalesce(first, queue, limit)
-                    utt.record(chunk, self._clock())
-                    await conn.ws.send(json.dumps(self.protocol.append_message(chunk)))
-                if utt.source_error is not None:
-                    await inbox.send(_Failed(utt.source_error))
-                    return
-                await self._send_json(conn, self.protocol.end_messages())
-                await inbox.send(_FinalSent())
-            except (WebSocketException, OSError):
-                return  # the reader reports the drop
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                return
-            except Exception as exc:
-                await inbox.send(_Failed(exc))
-
-    async def _read(
-        self, ws: WebSocketLike, inbox: MemoryObjectSendStream[_Item], scope: anyio.CancelScope
-    ) -> None:
-        with scope, inbox:
-            try:
-                while True:
-                    raw = await ws.recv()
-                    if isinstance(raw, bytes):
-                        raw = raw.decode("utf-8", errors="replace")
-                    try:
-                        data = json.loads(raw)
-                    except ValueError:
-                        raise ProtocolError(
-                            f"realtime server sent non-JSON text: {raw[:200]!r}",
-                            hint="Check that base_url points at a realtime transcription server.",
-                        ) from None
-                    message = self.protocol.parse(data)
-                    if isinstance(message, ServerDelta | ServerDone | ServerError):
-                        await inbox.send(message)
-            except (WebSocketException, OSError) as exc:
-                await _send_quietly(inbox, _Dropped(str(exc) or type(exc).__name__))
-            except Exception as exc:
-                await _send_quietly(inbox, _Failed(exc))
-
-    async def _send_json(self, conn: _Connection, messages: list[dict[str, Any]]) -> None:
-        for message in messages:
-            await conn.ws.send(json.dumps(message))
-
-    async def _ensure_connection(self) -> _Connection:
+    async def _ensure_connection(self) -> Connection:
         if self._conn is None:
             await self._open_with_retries()
         assert self._conn is not None  # set by _open_with_retries or it raised
@@ -412,63 +314,33 @@ class RealtimeTranscriber:
                     ) from None
                 await anyio.sleep(self._backoff(attempt))
 
-    async def _open(self) -> _Connection:
+    async def _open(self) -> Connection:
         assert self._tg is not None  # only called inside `async with`
         with anyio.fail_after(self._open_timeout):
             ws = await self._connect_fn(
                 self.url, additional_headers=self._headers, open_timeout=self._open_timeout
             )
-            inbox, items = anyio.create_memory_object_stream[_Item](64)
+            self.connections_opened += 1
+            inbox, items = anyio.create_memory_object_stream[Item](64)
             reader = anyio.CancelScope()
-            self._tg.start_soon(self._read, ws, inbox.clone(), reader)
-            conn = _Connection(ws, items, inbox, reader)
+            self._tg.start_soon(read_messages, ws, self.protocol, inbox.clone(), reader)
+            conn = Connection(ws, items, inbox, reader)
             try:
                 # The server greets with session.created, which the reader swallows; anything it
                 # reports instead (an error, a drop) comes out here.
-                await self._send_json(conn, self.protocol.session_messages(self.model))
+                await send_json(ws, self.protocol.session_messages(self.model))
             except BaseException:
-                await _close(conn)
+                await close_connection(conn)
                 raise
         return conn
 
     async def _drop_connection(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            await _close(conn)
+            await close_connection(conn)
 
     def _backoff(self, attempt: int) -> float:
         return min(2.0, self._reconnect_delay * 2.0 ** (attempt - 1))
-
-
-def _coalesce(first: bytes, queue: MemoryObjectReceiveStream[bytes], limit: int) -> bytes:
-    # Audio that piled up while the socket was busy goes out in fewer, larger messages.
-    parts, size = [first], len(first)
-    while size < limit:
-        try:
-            more = queue.receive_nowait()
-        except (anyio.WouldBlock, anyio.EndOfStream):
-            break
-        parts.append(more)
-        size += len(more)
-    return b"".join(parts)
-
-
-async def _send_quietly(inbox: MemoryObjectSendStream[_Item], item: _Item) -> None:
-    try:
-        await inbox.send(item)
-    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-        pass
-
-
-async def _close(conn: _Connection) -> None:
-    conn.reader.cancel()
-    conn.inbox.close()
-    conn.items.close()
-    with anyio.move_on_after(2, shield=True):
-        try:
-            await conn.ws.close()
-        except (WebSocketException, OSError):
-            pass
 
 
 def mistral_realtime_transcriber(

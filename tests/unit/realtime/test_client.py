@@ -39,7 +39,7 @@ async def test_two_utterances_share_one_connection(tone: Any) -> None:
             second = await collect(rt, tone(0.5))
     assert first == (["Turn", " on", " the light"], "Turn on the light")
     assert second == ([" And", " off"], " And off")
-    assert server.connections == 1
+    assert server.connections == 1 and rt.connections_opened == 1
     types = [m["type"] for m in server.received]
     assert types[0] == "session.update" and server.received[0]["model"] == server.model
     commits = [m for m in server.received if m["type"] == "input_audio_buffer.commit"]
