@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         assert mic._keepalive is not None
         (args.dir / "keepalive.pid").write_text(str(mic._keepalive.pid))
         print(f"export XDG_RUNTIME_DIR={args.dir} HOME={args.dir} "
-              f"PULSE_RUNTIME_PATH={args.dir / 'pulse'}")
+              f"PULSE_RUNTIME_PATH={args.dir / 'pulse'} PULSE_SERVER={mic.env['PULSE_SERVER']}")
         return 0
     keepalive = args.dir / "keepalive.pid"
     if args.command == "stop":
