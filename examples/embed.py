@@ -1,6 +1,7 @@
 """Embedding voxagent in your own async program.
 
-    VOXAGENT_BASE_URL=http://127.0.0.1:8000/v1 python examples/embed.py examples/audio/kitchen_light_on.wav
+    export VOXAGENT_BASE_URL=http://127.0.0.1:8000/v1
+    python examples/embed.py examples/audio/what_time.wav
 """
 
 from __future__ import annotations

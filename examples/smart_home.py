@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
-import anyio
+import anyio.lowlevel
 from pydantic import BaseModel, Field
 
 from voxagent import Agent, RunContext, ToolError, tool
@@ -79,7 +79,7 @@ async def start_timer(
     """
     if label in ctx.deps.timers:
         raise ToolError(f"A timer called {label!r} is already running; pick another label.")
-    await anyio.sleep(0)  # a real app would schedule the alarm here
+    await anyio.lowlevel.checkpoint()  # a real app would schedule the alarm here
     ctx.deps.timers[label] = minutes
     return f"Timer {label!r} set for {minutes} minutes."
 

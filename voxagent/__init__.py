@@ -25,7 +25,17 @@ _EXPORTS: dict[str, str] = {
     "VoxagentError": "voxagent.errors",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "Agent",
+    "RunContext",
+    "Tool",
+    "ToolError",
+    "ToolResult",
+    "TurnResult",
+    "VoxagentError",
+    "__version__",
+    "tool",
+]
 
 if TYPE_CHECKING:
     from voxagent.agent import Agent, TurnResult

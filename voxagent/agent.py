@@ -17,13 +17,14 @@ import contextlib
 import itertools
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar
 
 import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from voxagent.approval import ApprovalPolicy, ApprovalRequest, resolve_policy
 from voxagent.errors import ConfigurationError, VoxagentError
@@ -378,7 +379,7 @@ class Agent(Generic[DepsT]):
         *,
         push_to_talk: anyio.Event | None = None,
         scorer: Any = None,
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         """Listen to an audio source; each utterance becomes a turn. Yields every event.
 
         Use it as `async with contextlib.aclosing(agent.listen(mic)) as events:` when you may
@@ -400,7 +401,7 @@ class Agent(Generic[DepsT]):
     async def _listen_loop(
         self,
         source: AudioSource,
-        events: anyio.abc.ObjectSendStream[Event],
+        events: MemoryObjectSendStream[Event],
         push_to_talk: anyio.Event | None,
         scorer: Any,
     ) -> None:
@@ -417,12 +418,12 @@ class Agent(Generic[DepsT]):
 class _ListenSession:
     """The state of one `listen` call: who is busy, what to cancel, who waits for a reply."""
 
-    def __init__(self, agent: Agent[Any], events: anyio.abc.ObjectSendStream[Event]) -> None:
+    def __init__(self, agent: Agent[Any], events: MemoryObjectSendStream[Event]) -> None:
         self.agent = agent
         self.events = events
         self.busy = False
         self.turn_scope: anyio.CancelScope | None = None
-        self.reply_slot: anyio.abc.ObjectSendStream[Utterance] | None = None
+        self.reply_slot: MemoryObjectSendStream[Utterance] | None = None
 
     async def emit(self, event: Event) -> None:
         await self.events.send(event)
@@ -430,7 +431,7 @@ class _ListenSession:
     async def capture(
         self,
         source: AudioSource,
-        utterances: anyio.abc.ObjectSendStream[tuple[Utterance, float]],
+        utterances: MemoryObjectSendStream[tuple[Utterance, float]],
         push_to_talk: anyio.Event | None,
         scorer: Any,
     ) -> None:
@@ -466,7 +467,7 @@ class _ListenSession:
                     await self.emit(item)
 
     async def run_turns(
-        self, utterances: anyio.abc.ObjectReceiveStream[tuple[Utterance, float]]
+        self, utterances: MemoryObjectReceiveStream[tuple[Utterance, float]]
     ) -> None:
         agent = self.agent
         async with utterances:
@@ -489,6 +490,9 @@ class _ListenSession:
         try:
             clip = await anyio.to_thread.run_sync(utterance.to_clip)
             timings = {"queued": started - queued_at, "prepare": agent._clock() - started}
+            if utterance.detected_at is not None:
+                # Stream seconds the endpointer waited after speech ended before deciding.
+                timings["endpointing"] = utterance.detected_at - utterance.end
             async with agent._turn_lock:
                 env = agent._env(resolve_policy(agent.approval, voice=self.voice_approval))
                 result = await run_turn(

@@ -11,6 +11,7 @@ cancelled) the conversation is left valid: every tool call that was made gets a 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -241,17 +242,7 @@ async def _round(
 
             try:
                 if env.settings.stream:
-                    async for item in env.client.stream_chat(messages, **options):
-                        match item:
-                            case TextDelta(text=text):
-                                if stats.first_token_s is None:
-                                    stats.first_token_s = env.clock() - request_started
-                                outcome.text += text
-                                await emit(AssistantTextDelta(text=text))
-                            case ToolCallReady(index=index, call=call):
-                                dispatch(index, call)
-                            case StreamDone(response=response):
-                                outcome.response = response
+                    await _consume_stream(env, messages, options, outcome, stats, emit, dispatch)
                 else:
                     response = await env.client.chat(messages, **options)
                     outcome.response = response
@@ -271,6 +262,32 @@ async def _round(
     if error is not None:
         raise error
     return outcome
+
+
+async def _consume_stream(
+    env: TurnEnv,
+    messages: list[dict[str, Any]],
+    options: dict[str, Any],
+    outcome: _Round,
+    stats: _Stats,
+    emit: Emit,
+    dispatch: Callable[[int, ToolCall], None],
+) -> None:
+    """Read a streamed answer: text deltas out as events, each tool call dispatched when ready."""
+    started = env.clock()
+    # aclosing: a stream left early (error, cancellation) frees its connection at once.
+    async with contextlib.aclosing(env.client.stream_chat(messages, **options)) as items:
+        async for item in items:
+            match item:
+                case TextDelta(text=text):
+                    if stats.first_token_s is None:
+                        stats.first_token_s = env.clock() - started
+                    outcome.text += text
+                    await emit(AssistantTextDelta(text=text))
+                case ToolCallReady(index=index, call=call):
+                    dispatch(index, call)
+                case StreamDone(response=response):
+                    outcome.response = response
 
 
 async def _record(
@@ -346,7 +363,9 @@ async def _run_call(
         try:
             values = tool.validate(call.arguments)
         except ToolArgumentsError as exc:
-            result = ToolResult(content=str(exc), is_error=True, error_kind="invalid_arguments")
+            result = ToolResult(
+                content=env.registry.cap(str(exc), tool), is_error=True, error_kind=exc.kind
+            )
     shown = display_arguments(call.arguments)
     if tool is not None and result is None and tool.confirm:
         request = ApprovalRequest(
