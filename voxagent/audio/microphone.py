@@ -43,6 +43,13 @@ class InputDevice:
     default_sample_rate: float
     is_default: bool
 
+    def __str__(self) -> str:
+        default = "  (default)" if self.is_default else ""
+        return (
+            f"{self.index}: {self.name}  {self.channels} ch, "
+            f"{self.default_sample_rate:g} Hz{default}"
+        )
+
 
 def load_sounddevice() -> Any:
     """Import sounddevice, turning a missing package or PortAudio library into `AudioError`."""

@@ -185,3 +185,4 @@ def test_list_input_devices_keeps_inputs_only() -> None:
     assert [(d.index, d.name, d.channels, d.is_default) for d in devices] == [
         (1, "pulse", 32, True)
     ]
+    assert str(devices[0]) == "1: pulse  32 ch, 44100 Hz  (default)"
