@@ -448,7 +448,7 @@ class _ListenSession:
                     if barging and agent.barge_in == "cancel" and self.turn_scope is not None:
                         self.turn_scope.cancel()
                 case Utterance():
-                    await self.emit(SpeechEnded(at=item.end, duration=item.end - item.start))
+                    await self.emit(SpeechEnded(at=item.end, duration=item.duration))
                     if self.reply_slot is not None:
                         with contextlib.suppress(anyio.WouldBlock):
                             self.reply_slot.send_nowait(item)

@@ -138,16 +138,18 @@ async def run_turn(env: TurnEnv, user: TurnInput, turn_id: int, emit: Emit) -> T
     stats = _Stats()
     choice = user.tool_choice or env.settings.tool_choice
     tool_rounds = 0
+    limit_reached = False
     final_text = ""
     while True:
         allow_tools = tool_rounds < env.settings.max_tool_rounds
-        request_choice = choice if allow_tools else "none"
-        outcome = await _round(env, request_choice, allow_tools, stats, emit)
+        # Once calls were refused for the round limit (the model was told why in their
+        # results), the last request forbids tools so the model must answer in text.
+        outcome = await _round(env, "none" if limit_reached else choice, allow_tools, stats, emit)
         match outcome:
             case _Round(calls=[]):
                 final_text = outcome.text
                 break
-            case _Round() if not allow_tools:
+            case _Round() if limit_reached:
                 # The server ignored tool_choice="none": stop rather than loop forever.
                 final_text = outcome.text
                 await emit(
@@ -159,6 +161,8 @@ async def run_turn(env: TurnEnv, user: TurnInput, turn_id: int, emit: Emit) -> T
                     )
                 )
                 break
+            case _Round() if not allow_tools:
+                limit_reached = True
             case _Round():
                 tool_rounds += 1
                 # A forced choice (a tool name or "required") applies to the first round only;
