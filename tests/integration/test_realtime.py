@@ -6,6 +6,7 @@ The model's text is junk, but the protocol, the error codes and the timing behav
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,11 @@ import pytest
 from voxagent.audio import AudioFile
 from voxagent.errors import RealtimeError
 from voxagent.events import TranscriptDelta, TranscriptFinal
-from voxagent.model.realtime import RealtimeEvent, RealtimeTranscriber
+from voxagent.model.realtime import (
+    RealtimeEvent,
+    RealtimeTranscriber,
+    mistral_realtime_transcriber,
+)
 from voxagent.model.realtime_protocol import RealtimeModelNotFoundError
 from voxagent.testing.realtime_server import TcpRelay
 
@@ -156,3 +161,16 @@ async def test_dropped_connection_is_recovered(vllm_realtime_server: Any) -> Non
     # text): the captions shown before the cut are not repeated, and they add up to the final.
     shown = "".join(d.text for d in deltas if isinstance(d, TranscriptDelta))
     assert shown == final.text
+
+
+@pytest.mark.skipif(
+    not os.environ.get("MISTRAL_API_KEY"), reason="talks to api.mistral.ai: set MISTRAL_API_KEY"
+)
+async def test_hosted_realtime_api_live() -> None:
+    # Never in CI (no key there); the offline checks of the same messages are in tests/unit.
+    rt = mistral_realtime_transcriber(os.environ["MISTRAL_API_KEY"])
+    async with rt:
+        events = [e async for e in rt.transcribe(AudioFile(WAV, realtime=True))]
+    final = events[-1]
+    assert isinstance(final, TranscriptFinal)
+    assert "kitchen" in final.text.lower()
