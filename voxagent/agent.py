@@ -407,9 +407,9 @@ class Agent(Generic[DepsT]):
     ) -> None:
         session = _ListenSession(self, events)
         async with events, anyio.create_task_group() as tg:
-            utter_send, utter_receive = anyio.create_memory_object_stream[tuple[Utterance, float]](
-                max_buffer_size=8
-            )
+            # Bounded: with barge_in="queue" at most 8 utterances wait; more are reported dropped.
+            queued = anyio.create_memory_object_stream["tuple[Utterance, float]"](max_buffer_size=8)
+            utter_send, utter_receive = queued
             tg.start_soon(session.run_turns, utter_receive)
             async with utter_send:
                 await session.capture(source, utter_send, push_to_talk, scorer)

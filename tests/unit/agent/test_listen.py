@@ -1,0 +1,146 @@
+"""`Agent.listen`: utterances become turns; barge-in; spoken confirmation; the speaker hook."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from voxagent import Agent
+from voxagent.audio import ArraySource
+from voxagent.events import (
+    ConfirmationRequested,
+    Event,
+    SpeechEnded,
+    SpeechStarted,
+    ToolCallFinished,
+    TurnCancelled,
+    TurnCompleted,
+    TurnStarted,
+)
+from voxagent.testing import Reply, ScriptedServer
+
+from .conftest import EXAMPLES, Home, set_light, unlock_door
+
+pytestmark = pytest.mark.anyio
+
+RATE = 16000
+
+
+def spoken(*names: str, gap: float = 1.2) -> np.ndarray[Any, Any]:
+    """The example clips one after the other, `gap` seconds of silence between and after."""
+    parts: list[np.ndarray[Any, Any]] = []
+    for name in names:
+        samples, rate = sf.read(EXAMPLES / f"{name}.wav", dtype="float32")
+        assert rate == RATE
+        parts += [samples, np.zeros(int(gap * RATE), dtype=np.float32)]
+    return np.concatenate(parts)
+
+
+async def collect(agent: Agent[Any], source: ArraySource) -> list[Event]:
+    events: list[Event] = []
+    async with contextlib.aclosing(agent.listen(source)) as stream:
+        async for event in stream:
+            events.append(event)
+    return events
+
+
+async def test_each_utterance_becomes_a_turn_and_listening_ends_with_the_source(
+    home: Home,
+) -> None:
+    async with ScriptedServer(
+        [
+            Reply.tool_call("set_light", {"room": "kitchen", "on": True}),
+            Reply.text("Kitchen on."),
+            Reply.text("Bedroom off."),
+        ]
+    ) as server:
+        async with Agent(base_url=server.base_url, tools=[set_light], deps=home) as agent:
+            events = await collect(agent, ArraySource(spoken("kitchen_light_on", "no"), RATE))
+    assert server.errors == []
+    assert home.lights == {"kitchen": True}
+    starts = [e for e in events if isinstance(e, SpeechStarted)]
+    ends = [e for e in events if isinstance(e, SpeechEnded)]
+    done = [e for e in events if isinstance(e, TurnCompleted)]
+    assert len(starts) == len(ends) == len(done) == 2
+    assert [e.text for e in done] == ["Kitchen on.", "Bedroom off."]
+    assert "endpointing" in done[0].timings
+    # Each request carries the new utterance as audio.
+    assert sum(
+        1
+        for m in server.requests[2]["messages"]
+        if m["role"] == "user" and isinstance(m["content"], list)
+        for part in m["content"]
+        if part.get("type") == "input_audio"
+    ) == 2
+
+
+async def test_barge_in_cancels_the_current_turn_and_takes_the_new_utterance() -> None:
+    audio = spoken("kitchen_light_on", "what_time")
+    async with ScriptedServer(
+        [Reply.text("too late", delay=10.0), Reply.text("It is noon.")]
+    ) as server:
+        async with Agent(base_url=server.base_url, barge_in="cancel") as agent:
+            events = await collect(agent, ArraySource(audio, RATE, realtime=True))
+            history = agent.conversation.turns
+    cancelled = [e for e in events if isinstance(e, TurnCancelled)]
+    done = [e for e in events if isinstance(e, TurnCompleted)]
+    assert [e.reason for e in cancelled] == ["barge-in"]
+    assert [e.text for e in done] == ["It is noon."]
+    assert [e.while_busy for e in events if isinstance(e, SpeechStarted)] == [False, True]
+    assert server.errors == []
+    assert len(history) == 3  # both user turns kept, one answer
+    roles = [m["role"] for m in server.requests[-1]["messages"]]
+    assert roles == ["user", "user"]
+
+
+async def test_barge_in_queue_answers_both_turns_in_order() -> None:
+    audio = spoken("kitchen_light_on", "what_time")
+    async with ScriptedServer(
+        [Reply.text("first", delay=3.0), Reply.text("second")]
+    ) as server:
+        async with Agent(base_url=server.base_url, barge_in="queue") as agent:
+            events = await collect(agent, ArraySource(audio, RATE, realtime=True))
+    assert server.errors == []
+    assert not [e for e in events if isinstance(e, TurnCancelled)]
+    assert [e.text for e in events if isinstance(e, TurnCompleted)] == ["first", "second"]
+    assert [e.while_busy for e in events if isinstance(e, SpeechStarted)] == [False, True]
+    turn_ids = [e.turn_id for e in events if isinstance(e, TurnStarted)]
+    assert turn_ids == sorted(turn_ids) and len(turn_ids) == 2
+
+
+@pytest.mark.parametrize(("answer", "unlocked"), [("yes", True), ("no", False)])
+async def test_spoken_confirmation_is_asked_spoken_and_classified_by_the_model(
+    home: Home, answer: str, unlocked: bool
+) -> None:
+    spoken_texts: list[str] = []
+
+    async def speaker(text: str) -> None:
+        spoken_texts.append(text)
+
+    audio = spoken("unlock_door", answer, gap=1.5)
+    async with ScriptedServer(
+        [
+            Reply.tool_call("unlock_door", {}),
+            Reply.tool_call("record_reply", {"answer": answer}),  # the yes/no classification
+            Reply.text("Done." if unlocked else "Left locked."),
+        ]
+    ) as server:
+        async with Agent(
+            base_url=server.base_url, tools=[unlock_door], deps=home, speaker=speaker
+        ) as agent:
+            events = await collect(agent, ArraySource(audio, RATE, realtime=True))
+    assert server.errors == []
+    assert home.unlocked is unlocked
+    [question] = [e for e in events if isinstance(e, ConfirmationRequested)]
+    assert question.question == "Run unlock_door()? Say yes or no."
+    assert spoken_texts == [question.question, "Done." if unlocked else "Left locked."]
+    # The reply went to the classifier (a forced enum tool call), not into the conversation.
+    classify = server.requests[1]
+    assert classify["tool_choice"] == {"type": "function", "function": {"name": "record_reply"}}
+    assert len([e for e in events if isinstance(e, TurnStarted)]) == 1
+    [finished] = [e for e in events if isinstance(e, ToolCallFinished)]
+    assert finished.is_error is (not unlocked)
