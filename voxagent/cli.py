@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--text", action=_AppendInput, metavar="TEXT", help="a text turn")
     server_options(run)
     run.add_argument("--tool-choice", help="auto | none | required | TOOL_NAME")
+    run.add_argument("--max-tokens", type=int, help="cap on each answer's tokens")
     run.add_argument("--events", choices=["pretty", "jsonl"], default="pretty")
     run.add_argument("--save", metavar="FILE.json", help="save the conversation after each turn")
     run.add_argument("--load", metavar="FILE.json", help="continue a saved conversation")
@@ -228,9 +230,9 @@ async def cmd_run(args: argparse.Namespace, printer: Printer) -> int:
     if args.model:
         agent.model = args.model
     if args.tool_choice:
-        from dataclasses import replace
-
         agent.settings = replace(agent.settings, tool_choice=args.tool_choice)
+    if args.max_tokens:
+        agent.settings = replace(agent.settings, max_tokens=args.max_tokens)
     if args.approve:
         from voxagent.approval import ask_on_terminal
 
