@@ -113,10 +113,15 @@ def build_parser() -> argparse.ArgumentParser:
 class Printer:
     """Writes events: pretty lines for people or JSON lines for scripts."""
 
-    def __init__(self, mode: str, out: TextIO = sys.stdout) -> None:
+    def __init__(self, mode: str, out: TextIO | None = None) -> None:
         self.mode = mode
-        self.out = out
+        self._out = out
         self._mid_line = False
+
+    @property
+    def out(self) -> TextIO:
+        # Looked up at write time, so a redirected sys.stdout (tests, embedding) is honoured.
+        return self._out if self._out is not None else sys.stdout
 
     def __call__(self, event: Event) -> None:
         if self.mode == "jsonl":
@@ -205,6 +210,8 @@ def load_agent(spec: str) -> Agent[Any]:
     if module_spec is None or module_spec.loader is None:
         raise UsageError(f"cannot import {path_text}: not a Python file")
     module = importlib.util.module_from_spec(module_spec)
+    # Registered first, as a normal import would: dataclasses and pydantic look the module up.
+    sys.modules[module_spec.name] = module
     sys.path.insert(0, str(path.parent.resolve()))
     try:
         module_spec.loader.exec_module(module)
