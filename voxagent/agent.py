@@ -18,7 +18,7 @@ import itertools
 import logging
 import os
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar
@@ -27,6 +27,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from voxagent.approval import ApprovalPolicy, ApprovalRequest, resolve_policy
+from voxagent.captions import CaptionTap, PendingTranscript
 from voxagent.errors import ConfigurationError, VoxagentError
 from voxagent.events import (
     AudioOverflow,
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from voxagent.audio.clip import AudioClip
     from voxagent.conversation import Budget, Conversation
     from voxagent.model import ModelClient
+    from voxagent.model.realtime import RealtimeTranscriber
 
 __all__ = ["Agent", "Speaker", "TurnResult"]
 
@@ -99,6 +101,10 @@ class Agent(Generic[DepsT]):
         conversation: A conversation to continue (for example from `Conversation.load`).
         endpointing: Endpointer settings for `listen`.
         confirm_timeout: Seconds to wait for a spoken yes/no before treating it as no.
+        live_transcriber: A `RealtimeTranscriber` (Voxtral Realtime) for live captions in
+            `listen`: `TranscriptDelta` events while the user speaks, and the final text as the
+            turn's transcript (so compaction needs no extra transcription). The agent opens and
+            closes it.
         clock: Monotonic clock in seconds (injected in tests).
     """
 
@@ -128,6 +134,7 @@ class Agent(Generic[DepsT]):
         conversation: Conversation | None = None,
         endpointing: EndpointerSettings | None = None,
         confirm_timeout: float = 30.0,
+        live_transcriber: RealtimeTranscriber | None = None,
         clock: Callable[[], float] = anyio.current_time,
     ) -> None:
         if max_tool_rounds < 0:
@@ -161,6 +168,7 @@ class Agent(Generic[DepsT]):
         self.max_audio_items = max_audio_items
         self.endpointing = endpointing
         self.confirm_timeout = confirm_timeout
+        self.live_transcriber = live_transcriber
         self._conversation = conversation
         self._http_client = http_client
         self._api_key = api_key
@@ -235,6 +243,8 @@ class Agent(Generic[DepsT]):
                 max_tokens=info.max_model_len,
                 reserve_tokens=self.settings.max_tokens or 1024,
             )
+            if self.live_transcriber is not None:
+                await stack.enter_async_context(self.live_transcriber)
             self._background = await stack.enter_async_context(anyio.create_task_group())
             self._client = client
         except BaseException:
@@ -407,12 +417,39 @@ class Agent(Generic[DepsT]):
     ) -> None:
         session = _ListenSession(self, events)
         async with events, anyio.create_task_group() as tg:
+            if self.live_transcriber is not None:
+                session.captions = CaptionTap(self.live_transcriber, session.emit, tg)
             # Bounded: with barge_in="queue" at most 8 utterances wait; more are reported dropped.
-            queued = anyio.create_memory_object_stream["tuple[Utterance, float]"](max_buffer_size=8)
+            queued = anyio.create_memory_object_stream["_Queued"](max_buffer_size=8)
             utter_send, utter_receive = queued
             tg.start_soon(session.run_turns, utter_receive)
             async with utter_send:
                 await session.capture(source, utter_send, push_to_talk, scorer)
+
+
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    """An utterance waiting for its turn, with its live transcript when captions are on."""
+
+    utterance: Utterance
+    at: float
+    transcript: PendingTranscript | None = None
+
+
+async def _attach_transcript(
+    conversation: Conversation, clip: AudioClip, pending: PendingTranscript
+) -> None:
+    """Give the user turn carrying `clip` its live transcript once the transcriber has it."""
+    from voxagent.conversation import UserTurn
+
+    await pending.done.wait()
+    if pending.text is None:
+        return
+    # run_turn recorded the user turn before this task first ran (it adds it before awaiting).
+    for turn in reversed(conversation.turns):
+        if isinstance(turn, UserTurn) and turn.audio is clip:
+            conversation.set_transcript(turn, pending.text)
+            return
 
 
 class _ListenSession:
@@ -424,6 +461,8 @@ class _ListenSession:
         self.busy = False
         self.turn_scope: anyio.CancelScope | None = None
         self.reply_slot: MemoryObjectSendStream[Utterance] | None = None
+        self.captions: CaptionTap | None = None
+        self._pending: PendingTranscript | None = None
 
     async def emit(self, event: Event) -> None:
         await self.events.send(event)
@@ -431,30 +470,36 @@ class _ListenSession:
     async def capture(
         self,
         source: AudioSource,
-        utterances: MemoryObjectSendStream[tuple[Utterance, float]],
+        utterances: MemoryObjectSendStream[_Queued],
         push_to_talk: anyio.Event | None,
         scorer: Any,
     ) -> None:
         from voxagent.audio import Utterance, segment
 
         agent = self.agent
+        frames = self.captions.frames(source) if self.captions is not None else source
         async for item in segment(
-            source, settings=agent.endpointing, scorer=scorer, push_to_talk=push_to_talk
+            frames, settings=agent.endpointing, scorer=scorer, push_to_talk=push_to_talk
         ):
             match item:
                 case SpeechStarted():
                     barging = self.busy and self.reply_slot is None
                     await self.emit(replace(item, while_busy=barging))
+                    if self.captions is not None:
+                        self._pending = self.captions.start()
                     if barging and agent.barge_in == "cancel" and self.turn_scope is not None:
                         self.turn_scope.cancel()
                 case Utterance():
                     await self.emit(SpeechEnded(at=item.end, duration=item.duration))
+                    pending, self._pending = self._pending, None
+                    if self.captions is not None:
+                        self.captions.stop()
                     if self.reply_slot is not None:
                         with contextlib.suppress(anyio.WouldBlock):
                             self.reply_slot.send_nowait(item)
                         continue
                     try:
-                        utterances.send_nowait((item, agent._clock()))
+                        utterances.send_nowait(_Queued(item, agent._clock(), pending))
                     except anyio.WouldBlock:
                         await self.emit(
                             ErrorEvent(
@@ -467,34 +512,37 @@ class _ListenSession:
                     await self.emit(item)
 
     async def run_turns(
-        self, utterances: MemoryObjectReceiveStream[tuple[Utterance, float]]
+        self, utterances: MemoryObjectReceiveStream[_Queued]
     ) -> None:
         agent = self.agent
         async with utterances:
-            async for utterance, queued_at in utterances:
+            async for queued in utterances:
                 turn_id = next(agent._turn_ids)
                 with anyio.CancelScope() as scope:
                     self.turn_scope = scope
                     self.busy = True
                     try:
-                        await self._one_turn(utterance, queued_at, turn_id)
+                        await self._one_turn(queued, turn_id)
                     finally:
                         self.busy = False
                         self.turn_scope = None
                 if scope.cancelled_caught:
                     await self.emit(TurnCancelled(turn_id=turn_id, reason="barge-in"))
 
-    async def _one_turn(self, utterance: Utterance, queued_at: float, turn_id: int) -> None:
+    async def _one_turn(self, queued: _Queued, turn_id: int) -> None:
         agent = self.agent
+        utterance = queued.utterance
         started = agent._clock()
         try:
             clip = await anyio.to_thread.run_sync(utterance.to_clip)
-            timings = {"queued": started - queued_at, "prepare": agent._clock() - started}
+            timings = {"queued": started - queued.at, "prepare": agent._clock() - started}
             if utterance.detected_at is not None:
                 # Stream seconds the endpointer waited after speech ended before deciding.
                 timings["endpointing"] = utterance.detected_at - utterance.end
-            async with agent._turn_lock:
+            async with agent._turn_lock, anyio.create_task_group() as tg:
                 env = agent._env(resolve_policy(agent.approval, voice=self.voice_approval))
+                if queued.transcript is not None:
+                    tg.start_soon(_attach_transcript, agent.conversation, clip, queued.transcript)
                 result = await run_turn(
                     env, TurnInput(clip=clip, timings=timings), turn_id, self.emit
                 )

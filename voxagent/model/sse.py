@@ -100,6 +100,27 @@ def parse_usage(data: Any) -> Usage | None:
         return None
 
 
+def repair_streamed_arguments(text: str) -> str:
+    """Undo a known vLLM artifact in streamed tool-call arguments.
+
+    vLLM 0.32's Mistral tool parser, streaming a named tool_choice, sends the arguments with the
+    tail of its own JSON wrapper in front (`:{"room": "kitchen"}`, seen against a real server).
+    When the text is not valid JSON but what starts at the first `{` is, that object is the
+    arguments; anything else is returned unchanged (tool validation reports it to the model).
+    """
+    stripped = text.strip()
+    if not stripped or stripped[0] in "{[":
+        return text
+    start = stripped.find("{")
+    if start <= 0 or stripped[:start].strip(" :,") != "":
+        return text
+    try:
+        json.loads(stripped[start:])
+    except ValueError:
+        return text
+    return stripped[start:]
+
+
 @dataclass
 class _PartialCall:
     id: str = ""
@@ -108,7 +129,7 @@ class _PartialCall:
     emitted: bool = False
 
     def complete(self) -> bool:
-        text = self.arguments.strip()
+        text = repair_streamed_arguments(self.arguments).strip()
         if not text or text[-1] not in "}]":
             return False
         try:
@@ -120,7 +141,8 @@ class _PartialCall:
     def to_call(self) -> ToolCall:
         if not self.name:
             raise ProtocolError("streamed tool call has no function name")
-        return ToolCall(id=self.id, name=self.name, arguments=self.arguments)
+        arguments = repair_streamed_arguments(self.arguments)
+        return ToolCall(id=self.id, name=self.name, arguments=arguments)
 
 
 class StreamAssembler:
