@@ -144,3 +144,25 @@ async def test_spoken_confirmation_is_asked_spoken_and_classified_by_the_model(
     assert len([e for e in events if isinstance(e, TurnStarted)]) == 1
     [finished] = [e for e in events if isinstance(e, ToolCallFinished)]
     assert finished.is_error is (not unlocked)
+
+
+async def test_live_captions_stream_while_speaking_and_become_the_turn_transcript() -> None:
+    from voxagent.events import TranscriptDelta, TranscriptFinal
+    from voxagent.model.realtime import RealtimeTranscriber
+    from voxagent.testing.realtime_server import RealtimeTestServer
+
+    audio = spoken("kitchen_light_on")
+    async with RealtimeTestServer(script=[[" turn", " on", " the", " kitchen", " light"]]) as rt:
+        transcriber = RealtimeTranscriber(rt.base_url, rt.model)
+        async with ScriptedServer([Reply.text("On.", delay=0.5)]) as server:
+            async with Agent(base_url=server.base_url, live_transcriber=transcriber) as agent:
+                events = await collect(agent, ArraySource(audio, RATE, realtime=True))
+                [user] = [t for t in agent.conversation.turns if type(t).__name__ == "UserTurn"]
+    deltas = [e.text for e in events if isinstance(e, TranscriptDelta)]
+    [final] = [e.text for e in events if isinstance(e, TranscriptFinal)]
+    assert "".join(deltas) == final == " turn on the kitchen light"
+    # Captions arrive while the user speaks: the first delta comes before speech ends.
+    kinds = [type(e) for e in events]
+    assert kinds.index(TranscriptDelta) < kinds.index(SpeechEnded)
+    assert user.transcript == final
+    assert server.transcriptions == []  # no extra transcription request was needed
