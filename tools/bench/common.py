@@ -165,7 +165,11 @@ class Recorder(httpx.AsyncBaseTransport):
         self.received: list[tuple[float, bytes]] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.sent.append((time.perf_counter(), request.url.path, bytes(request.content)))
+        try:
+            body = bytes(request.content)
+        except httpx.RequestNotRead:  # a multipart upload (transcription) streams its body
+            body = b""
+        self.sent.append((time.perf_counter(), request.url.path, body))
         response = await self.inner.handle_async_request(request)
         return httpx.Response(
             status_code=response.status_code,

@@ -37,8 +37,9 @@ async def run(mode: str, turns: int) -> dict[str, Any]:
                 started = time.perf_counter()
                 for _ in range(turns - 1):
                     await a.ask(audio=wav)
-                    # Keep only what is needed: the recorder would otherwise hold every body.
-                    recorder.sent[:-1] = []
+                    # Keep only the last chat body: the recorder would otherwise hold them all.
+                    chats = [s for s in recorder.sent if s[1].endswith("/chat/completions")]
+                    recorder.sent[:] = chats[-1:]
                     recorder.received.clear()
                 wall = time.perf_counter() - started
                 audio_parts = sum(
