@@ -17,7 +17,6 @@ from typing import Any
 
 import anyio
 import numpy as np
-
 from common import MODEL, WORK, Row, median, ms, p95, recording_client, server_process, speech_like
 
 SPEECH_S, GAP_S, LEAD_S = 1.6, 1.4, 0.6

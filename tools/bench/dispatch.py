@@ -1,4 +1,4 @@
-"""Measurement 3: streaming dispatch, the delay from a call's arguments completing to its tool starting.
+"""Measurement 3: streaming dispatch, from a call's arguments completing to its tool starting.
 
 The server streams `set_light` (arguments complete in the first fragments), then a second call
 whose arguments keep streaming for about 500 ms. "Complete" is the moment the client's transport
@@ -12,7 +12,6 @@ import time
 from typing import Literal
 
 import anyio
-
 from common import MODEL, Row, median, ms, p95, recording_client, server_process
 
 _started: list[float] = []

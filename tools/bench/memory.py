@@ -16,7 +16,6 @@ from typing import Any
 
 import anyio
 import httpx
-
 from common import MODEL, Recorder, Row, clip_wav, rss_bytes, server_process
 
 

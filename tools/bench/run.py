@@ -21,12 +21,12 @@ from pathlib import Path
 import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import audio  # noqa: E402  # the bench modules sit next to this script
-import dispatch  # noqa: E402
-import imports  # noqa: E402
-import overhead  # noqa: E402
-import report  # noqa: E402
-from common import Row, run_worker  # noqa: E402
+import audio  # the bench modules sit next to this script
+import dispatch
+import imports
+import overhead
+import report
+from common import Row, run_worker
 
 
 def _overhead(quick: bool) -> list[Row]:

@@ -16,7 +16,6 @@ from typing import Any
 
 import anyio
 import httpx
-
 from common import MODEL, Row, clip_wav, median, ms, p99, rss_bytes, server_process
 
 TURNS = 5
