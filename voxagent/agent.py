@@ -105,6 +105,10 @@ class Agent(Generic[DepsT]):
             `listen`: `TranscriptDelta` events while the user speaks, and the final text as the
             turn's transcript (so compaction needs no extra transcription). The agent opens and
             closes it.
+        slow_tool_after: Seconds a tool may run before the agent fills the silence: a
+            `ToolStillRunning` event, and `slow_tool_notice` spoken through the speaker (once per
+            round). None turns it off.
+        slow_tool_notice: What the agent says while a slow tool runs.
         clock: Monotonic clock in seconds (injected in tests).
     """
 
@@ -135,6 +139,8 @@ class Agent(Generic[DepsT]):
         endpointing: EndpointerSettings | None = None,
         confirm_timeout: float = 30.0,
         live_transcriber: RealtimeTranscriber | None = None,
+        slow_tool_after: float | None = 2.0,
+        slow_tool_notice: str = "One moment, I'm still working on it.",
         clock: Callable[[], float] = anyio.current_time,
     ) -> None:
         if max_tool_rounds < 0:
@@ -169,6 +175,8 @@ class Agent(Generic[DepsT]):
         self.endpointing = endpointing
         self.confirm_timeout = confirm_timeout
         self.live_transcriber = live_transcriber
+        self.slow_tool_after = slow_tool_after
+        self.slow_tool_notice = slow_tool_notice
         self._conversation = conversation
         self._http_client = http_client
         self._api_key = api_key
@@ -357,6 +365,9 @@ class Agent(Generic[DepsT]):
             approval=approval,
             clock=self._clock,
             prefetch_transcripts=self._prefetch_transcripts,
+            slow_tool_after=self.slow_tool_after,
+            slow_tool_notice=self.slow_tool_notice,
+            speaker=self.speaker,
         )
 
     def _prefetch_transcripts(self) -> None:

@@ -163,6 +163,8 @@ class Printer:
             case ev.ToolCallFinished(name=name, result=result, is_error=err, duration=d):
                 mark = "error" if err else "ok"
                 self._line(f"  <- {name} {mark} ({d * 1000:.0f} ms): {_clip(result)}")
+            case ev.ToolStillRunning(name=name, elapsed=elapsed):
+                self._line(f"  … {name} still running after {elapsed:.1f} s")
             case ev.ConfirmationRequested(question=question):
                 self._line(f"  ? {question}")
             case ev.TurnCompleted(turn_id=turn_id, timings=t):

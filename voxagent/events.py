@@ -29,6 +29,7 @@ __all__ = [
     "SpeechStarted",
     "ToolCallFinished",
     "ToolCallStarted",
+    "ToolStillRunning",
     "TranscriptDelta",
     "TranscriptFinal",
     "TurnCancelled",
@@ -142,6 +143,23 @@ class ToolCallFinished:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolStillRunning:
+    """A tool has been running longer than the agent's `slow_tool_after` (fill the silence).
+
+    Attributes:
+        call_id: The running call's id.
+        name: Tool name.
+        elapsed: Seconds it has run so far.
+        notice: What the agent says meanwhile (spoken through the speaker hook, if any).
+    """
+
+    call_id: str
+    name: str
+    elapsed: float
+    notice: str
+
+
+@dataclass(frozen=True, slots=True)
 class ConfirmationRequested:
     """A `confirm=True` tool waits for the user's approval.
 
@@ -223,6 +241,7 @@ Event = (
     | AssistantMessage
     | ToolCallStarted
     | ToolCallFinished
+    | ToolStillRunning
     | ConfirmationRequested
     | TurnCancelled
     | TurnCompleted
@@ -240,6 +259,7 @@ _TYPE_NAMES: dict[type[Any], str] = {
     AssistantMessage: "assistant_message",
     ToolCallStarted: "tool_call_started",
     ToolCallFinished: "tool_call_finished",
+    ToolStillRunning: "tool_still_running",
     ConfirmationRequested: "confirmation_requested",
     TurnCancelled: "turn_cancelled",
     TurnCompleted: "turn_completed",

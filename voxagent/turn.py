@@ -28,6 +28,7 @@ from voxagent.events import (
     Event,
     ToolCallFinished,
     ToolCallStarted,
+    ToolStillRunning,
     TurnCompleted,
     TurnStarted,
 )
@@ -95,6 +96,9 @@ class TurnEnv:
     approval: Approval
     clock: Callable[[], float] = anyio.current_time
     prefetch_transcripts: Callable[[], None] | None = None
+    slow_tool_after: float | None = None
+    slow_tool_notice: str = ""
+    speaker: Callable[[str], Awaitable[None]] | None = None
 
 
 @dataclass(slots=True)
@@ -234,6 +238,7 @@ async def _round(
     }
     request_started = env.clock()
     tools_window: list[float] = []
+    notices: set[str] = set()
     stats.rounds += 1
     error: Exception | None = None
     try:
@@ -242,7 +247,7 @@ async def _round(
             def dispatch(index: int, call: ToolCall) -> None:
                 entry = _Call(index=index, call=call)
                 outcome.calls.append(entry)
-                tg.start_soon(_run_call, env, entry, allow_tools, emit, tools_window)
+                tg.start_soon(_run_call, env, entry, allow_tools, emit, tools_window, notices)
 
             try:
                 if env.settings.stream:
@@ -341,8 +346,32 @@ def display_arguments(arguments: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+async def _notice_when_slow(env: TurnEnv, call: ToolCall, emit: Emit, notices: set[str]) -> None:
+    """Fill the silence once per round when a tool runs long (the user hears something)."""
+    assert env.slow_tool_after is not None
+    await anyio.sleep(env.slow_tool_after)
+    if notices:  # another call of this round already said it
+        return
+    notices.add(call.id)
+    await emit(
+        ToolStillRunning(
+            call_id=call.id,
+            name=call.name,
+            elapsed=env.slow_tool_after,
+            notice=env.slow_tool_notice,
+        )
+    )
+    if env.speaker is not None and env.slow_tool_notice:
+        await env.speaker(env.slow_tool_notice)
+
+
 async def _run_call(
-    env: TurnEnv, entry: _Call, allow_tools: bool, emit: Emit, window: list[float]
+    env: TurnEnv,
+    entry: _Call,
+    allow_tools: bool,
+    emit: Emit,
+    window: list[float],
+    notices: set[str],
 ) -> None:
     """Validate, approve and run one tool call; never raises except cancellation."""
     call = entry.call
@@ -393,7 +422,11 @@ async def _run_call(
         ctx = RunContext(
             deps=env.deps, conversation=env.conversation, audio=_last_audio(env.conversation)
         )
-        result = await env.registry.call(tool, values, ctx)
+        async with anyio.create_task_group() as tg:
+            if env.slow_tool_after is not None:
+                tg.start_soon(_notice_when_slow, env, call, emit, notices)
+            result = await env.registry.call(tool, values, ctx)
+            tg.cancel_scope.cancel()
         window.append(env.clock())
     assert result is not None
     entry.result = result

@@ -382,3 +382,48 @@ async def test_conversation_saved_mid_session_loads_and_continues(tmp_path: Path
     assert turn.text == "two"
     assert [m["content"] for m in server.requests[1]["messages"]][:2] == ["first", "one"]
     assert json.loads(path.read_text())  # a real JSON file
+
+
+async def test_a_slow_tool_fills_the_silence_once_per_round() -> None:
+    from voxagent.events import ToolStillRunning
+
+    said: list[str] = []
+
+    async def speaker(text: str) -> None:
+        said.append(text)
+
+    @tool
+    async def slow(n: int) -> str:
+        """Take a while.
+
+        Args:
+            n: Which call.
+        """
+        await anyio.sleep(0.4)
+        return f"done {n}"
+
+    events: list[Event] = []
+    async with ScriptedServer(
+        [Reply.tool_calls(("slow", {"n": 1}), ("slow", {"n": 2})), Reply.text("Both done.")]
+    ) as server:
+        async with Agent(
+            base_url=server.base_url, tools=[slow], speaker=speaker, slow_tool_after=0.1
+        ) as agent:
+            await agent.ask(text="go", on_event=events.append)
+    notices = [e for e in events if isinstance(e, ToolStillRunning)]
+    assert len(notices) == 1 and notices[0].name == "slow"
+    assert said == ["One moment, I'm still working on it.", "Both done."]
+    kinds = [type(e) for e in events]
+    assert kinds.index(ToolStillRunning) < kinds.index(ToolCallFinished)
+
+
+async def test_fast_tools_say_nothing_extra() -> None:
+    from voxagent.events import ToolStillRunning
+
+    events: list[Event] = []
+    async with ScriptedServer(
+        [Reply.tool_call("set_light", {"room": "kitchen", "on": True}), Reply.text("ok")]
+    ) as server:
+        async with Agent(base_url=server.base_url, tools=[set_light], deps=Home()) as agent:
+            await agent.ask(text="go", on_event=events.append)
+    assert not [e for e in events if isinstance(e, ToolStillRunning)]
