@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="approval of confirm=True tools (prompt: ask on this terminal)",
     )
     run.add_argument("--device", help="microphone device (name or index; see `voxagent devices`)")
+    run.add_argument(
+        "--captions-model",
+        metavar="MODEL",
+        help="live captions with --mic from a Voxtral Realtime server serving MODEL",
+    )
+    run.add_argument("--captions-url", metavar="URL", help="that server's /v1 URL")
     run.set_defaults(inputs=[])
 
     serve = sub.add_parser("serve", help="start a local vLLM server for a Voxtral model")
@@ -250,6 +256,12 @@ async def cmd_run(args: argparse.Namespace, printer: Printer) -> int:
         from voxagent.conversation import Conversation
 
         agent._conversation = Conversation.load(args.load)
+    if args.captions_model:
+        if not args.captions_url:
+            raise UsageError("--captions-model needs --captions-url (the Realtime server's URL)")
+        from voxagent.model.realtime import RealtimeTranscriber
+
+        agent.live_transcriber = RealtimeTranscriber(args.captions_url, args.captions_model)
     if not args.mic and not args.inputs:
         raise UsageError("nothing to do: give --mic, --audio FILE or --text TEXT")
     save = Path(args.save) if args.save else None
