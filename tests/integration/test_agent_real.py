@@ -1,0 +1,181 @@
+"""`Agent.ask` against the real vLLM CPU server: full tool rounds and a long spoken conversation.
+
+The tiny random-weight model only calls a tool when it is named in tool_choice, and then gives a
+schema-valid call; afterwards (tool_choice "auto") it answers in junk text. That is enough to show
+the whole loop: request, tool call, validated arguments, the tool run on the deps, the result sent
+back and accepted, the final answer. Every request is recorded through an injected httpx client.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import httpx
+import pytest
+
+from voxagent import Agent
+from voxagent.conversation import AssistantTurn, ToolResultTurn, UserTurn
+from voxagent.events import (
+    AssistantMessage,
+    AssistantTextDelta,
+    Event,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnCompleted,
+    TurnStarted,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.anyio, pytest.mark.timeout(300)]
+
+ROOT = Path(__file__).resolve().parents[2]
+AUDIO = ROOT / "examples" / "audio"
+SPOKEN = [
+    "kitchen_light_on",
+    "bedroom_light_off",
+    "thermostat_21",
+    "pasta_timer",
+    "what_time",
+    "salon_lumiere",
+]
+
+
+def _smart_home() -> ModuleType:
+    """The example app's module (its tools and Home state), loaded from examples/."""
+    spec = importlib.util.spec_from_file_location(
+        "voxagent_example_smart_home_agent_real", ROOT / "examples" / "smart_home.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class Recorder:
+    """Keeps every request the agent sends (the body as JSON) and every response status."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, dict[str, Any] | None]] = []
+        self.statuses: list[tuple[str, int]] = []
+        # The agent never closes a client it was given: the test does, after the agent.
+        self.http = httpx.AsyncClient(
+            timeout=httpx.Timeout(120.0, connect=10.0),
+            event_hooks={"request": [self._request], "response": [self._response]},
+        )
+
+    async def _request(self, request: httpx.Request) -> None:
+        body = None
+        if request.headers.get("content-type", "").startswith("application/json"):
+            body = json.loads(request.content)
+        self.requests.append((request.url.path, body))
+
+    async def _response(self, response: httpx.Response) -> None:
+        self.statuses.append((response.request.url.path, response.status_code))
+
+    def chats(self) -> list[dict[str, Any]]:
+        return [body for path, body in self.requests if path.endswith("/chat/completions") and body]
+
+
+def _audio_parts(body: dict[str, Any]) -> int:
+    return sum(
+        1
+        for message in body["messages"]
+        if isinstance(message.get("content"), list)
+        for part in message["content"]
+        if part.get("type") == "input_audio"
+    )
+
+
+def _agent(server: Any, app: ModuleType, recorder: Recorder, **options: Any) -> Agent[Any]:
+    return Agent(
+        model=server.model,
+        base_url=server.base_url,
+        tools=[app.set_light, app.set_thermostat, app.start_timer, app.unlock_front_door],
+        instructions="You are the voice assistant of a flat. Use the tools to act.",
+        deps=app.Home(),
+        http_client=recorder.http,
+        temperature=0.0,
+        max_tokens=64,
+        **options,
+    )
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
+async def test_ask_with_named_tool_choice_runs_a_full_round(
+    vllm_chat_server: Any, stream: bool
+) -> None:
+    app = _smart_home()
+    recorder = Recorder()
+    events: list[Event] = []
+    agent = _agent(vllm_chat_server, app, recorder, stream=stream)
+    async with recorder.http, agent:
+        turn = await agent.ask(
+            audio=AUDIO / "kitchen_light_on.wav", tool_choice="set_light", on_event=events.append
+        )
+    home = agent.deps
+    # The model called the tool; the arguments passed validation; the tool ran on the deps.
+    assert [record.name for record in turn.tool_calls] == ["set_light"]
+    record = turn.tool_calls[0]
+    arguments = json.loads(record.arguments)
+    assert not record.result.is_error, record.result.content
+    assert arguments["room"] in {"kitchen", "bedroom", "living_room", "bathroom"}
+    expected = arguments.get("brightness", 100) if arguments["on"] else 0
+    assert home.lights == {arguments["room"]: expected}
+    # Two requests, both accepted: the forced call, then the answer with the result sent back.
+    assert turn.rounds == 2
+    chats = recorder.chats()
+    assert len(chats) == 2
+    assert chats[0]["tool_choice"] == {"type": "function", "function": {"name": "set_light"}}
+    assert chats[1]["tool_choice"] == "auto"
+    assert all(bool(body.get("stream")) == stream for body in chats)
+    sent_back = [m for m in chats[1]["messages"] if m["role"] == "tool"]
+    assert [m["tool_call_id"] for m in sent_back] == [record.call_id]
+    assert sent_back[0]["content"] == record.result.content
+    assert all(status == 200 for _, status in recorder.statuses), recorder.statuses
+    assert turn.text  # the final answer (junk words from random weights)
+    assert turn.usage.prompt_tokens > 2 * 376  # audio went out in both requests
+    # Events tell the same story, in order.
+    kinds = [type(event) for event in events]
+    assert kinds[0] is TurnStarted and kinds[-1] is TurnCompleted
+    assert kinds.index(ToolCallStarted) < kinds.index(ToolCallFinished)
+    assert kinds.index(ToolCallFinished) < kinds.index(AssistantMessage)
+    assert (AssistantTextDelta in kinds) == stream
+    finished = next(event for event in events if isinstance(event, ToolCallFinished))
+    assert finished.is_error is False and finished.call_id == record.call_id
+    # The conversation holds the whole round and would render again.
+    shapes = [type(t) for t in agent.conversation.turns]
+    assert shapes == [UserTurn, AssistantTurn, ToolResultTurn, AssistantTurn]
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
+async def test_six_spoken_turns_stay_under_the_audio_limit_and_context(
+    vllm_chat_server: Any, stream: bool
+) -> None:
+    app = _smart_home()
+    recorder = Recorder()
+    agent = _agent(vllm_chat_server, app, recorder, stream=stream, max_audio_items=5)
+    turns = []
+    async with recorder.http, agent:
+        for index, name in enumerate(SPOKEN):
+            # A forced tool call on every other turn: tool rounds must survive compaction too.
+            choice = "set_light" if index % 2 == 0 else None
+            turns.append(await agent.ask(audio=AUDIO / f"{name}.wav", tool_choice=choice))
+    statuses = [status for path, status in recorder.statuses if path.endswith("/chat/completions")]
+    assert statuses and all(status == 200 for status in statuses), recorder.statuses
+    chats = recorder.chats()
+    assert len(chats) == 9  # 3 turns with a tool round (2 requests) + 3 plain turns
+    assert all(turn.text for turn in turns)
+    assert [len(turn.tool_calls) for turn in turns] == [1, 0, 1, 0, 1, 0]
+    per_request = [_audio_parts(body) for body in chats]
+    assert max(per_request) <= 5, per_request
+    assert per_request[-1] == 5  # the sixth turn's request: the oldest clip went as text
+    last_user = [m for m in chats[-1]["messages"] if m["role"] == "user"]
+    assert len(last_user) == len(SPOKEN)  # compacted to text, not dropped: context suffices
+    # Every answer was accepted (vLLM answers 400 when prompt + max_tokens exceed 4096).
+    assert all(turn.usage.prompt_tokens > 376 for turn in turns)
+    assert len(agent.deps.lights) >= 1
