@@ -114,7 +114,7 @@ class Transport:
                     _log.debug("%s %s -> %d", request.method, url, response.status_code)
                     return response
                 try:
-                    body = await self._read_error_body(response, deadline, url)
+                    body = _redact(await self._read_error_body(response, deadline, url), request)
                 finally:
                     await response.aclose()
                 names = await served() if served and response.status_code == 404 else None
@@ -193,3 +193,14 @@ class Transport:
 def _describe(exc: Exception) -> str:
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _redact(body: bytes, request: httpx.Request) -> bytes:
+    """Remove the request's credential from an error body before it becomes a message.
+
+    Misconfigured proxies and some servers echo request headers back in their errors; the key
+    must not reach exceptions, logs or the terminal that way.
+    """
+    auth = request.headers.get("authorization", "")
+    token = auth.partition(" ")[2] or auth
+    return body.replace(token.encode(), b"[redacted]") if len(token) >= 8 else body
