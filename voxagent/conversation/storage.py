@@ -232,6 +232,11 @@ def load_conversation(path: Path, *, clock: Callable[[], float]) -> Conversation
         ) from error
     try:
         data = json.loads(text)
+    except RecursionError as error:  # hostile nesting: refuse it like any other bad file
+        raise ConversationError(
+            f"Conversation file {path} is not a conversation (JSON nested too deeply)",
+            hint=_HINT,
+        ) from error
     except json.JSONDecodeError as error:
         raise ConversationError(
             f"Conversation file {path} is not valid JSON (line {error.lineno}, column "
