@@ -11,15 +11,19 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import anyio
 import httpx
+import numpy as np
 import pytest
 
 from voxagent import Agent
 from voxagent.conversation import AssistantTurn, ToolResultTurn, UserTurn
+from voxagent.errors import ContextLengthError
 from voxagent.events import (
     AssistantMessage,
     AssistantTextDelta,
@@ -62,6 +66,7 @@ class Recorder:
     def __init__(self) -> None:
         self.requests: list[tuple[str, dict[str, Any] | None]] = []
         self.statuses: list[tuple[str, int]] = []
+        self._answered = anyio.Event()
         # The agent never closes a client it was given: the test does, after the agent.
         self.http = httpx.AsyncClient(
             timeout=httpx.Timeout(120.0, connect=10.0),
@@ -76,6 +81,13 @@ class Recorder:
 
     async def _response(self, response: httpx.Response) -> None:
         self.statuses.append((response.request.url.path, response.status_code))
+        self._answered.set()
+        self._answered = anyio.Event()
+
+    async def wait_answered(self, path_end: str, count: int) -> None:
+        """Wait until `count` requests to a path ending in `path_end` have been answered."""
+        while sum(path.endswith(path_end) for path, _ in self.statuses) < count:
+            await self._answered.wait()
 
     def chats(self) -> list[dict[str, Any]]:
         return [body for path, body in self.requests if path.endswith("/chat/completions") and body]
@@ -179,3 +191,85 @@ async def test_six_spoken_turns_stay_under_the_audio_limit_and_context(
     # Every answer was accepted (vLLM answers 400 when prompt + max_tokens exceed 4096).
     assert all(turn.usage.prompt_tokens > 376 for turn in turns)
     assert len(agent.deps.lights) >= 1
+
+
+def _long_tone(seconds: float) -> np.ndarray:
+    t = np.arange(int(16000 * seconds)) / 16000
+    return (np.sin(2 * np.pi * 220 * t) * 0.3).astype(np.float32)
+
+
+async def test_a_clip_longer_than_the_context_is_refused_and_the_agent_goes_on(
+    vllm_chat_server: Any,
+) -> None:
+    app = _smart_home()
+    recorder = Recorder()
+    agent = _agent(vllm_chat_server, app, recorder)
+    async with recorder.http, agent:
+        with pytest.raises(ContextLengthError) as raised:
+            # 330 s of audio is 11 chunks of 30 s: 4127 tokens, more than max_model_len 4096.
+            await agent.ask(audio=_long_tone(330.0), sample_rate=16000)
+        assert raised.value.hint
+        assert "4096" in raised.value.message
+        assert recorder.chats() == []  # refused before anything was sent
+        turn = await agent.ask(audio=AUDIO / "kitchen_light_on.wav", tool_choice="set_light")
+    assert [record.name for record in turn.tool_calls] == ["set_light"]
+    assert not turn.tool_calls[0].result.is_error
+    assert turn.text
+    statuses = [s for path, s in recorder.statuses if path.endswith("/chat/completions")]
+    assert statuses == [200, 200]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: Agent._transcribe_turn forgets a failed transcription, so every later round "
+    "re-uploads a clip the server already refused (HTTP 400: longer than max_model_len)",
+)
+async def test_a_refused_transcription_is_not_retried_every_round(
+    vllm_chat_server: Any,
+) -> None:
+    app = _smart_home()
+    recorder = Recorder()
+    agent = _agent(vllm_chat_server, app, recorder)
+    async with recorder.http, agent:
+        with pytest.raises(ContextLengthError):
+            await agent.ask(audio=_long_tone(330.0), sample_rate=16000)
+        # The too-long turn stays recorded; compaction wants its transcript, which the server
+        # refuses with a 400 (the clip is longer than the context).
+        await agent.ask(text="Hello?")
+        with anyio.fail_after(60):  # transcriptions run in the background
+            await recorder.wait_answered("/audio/transcriptions", 1)
+        await agent.ask(text="Are you there?")
+        await agent.ask(text="Still there?")
+        with anyio.move_on_after(10):
+            await recorder.wait_answered("/audio/transcriptions", 2)
+    answers = [s for path, s in recorder.statuses if path.endswith("/audio/transcriptions")]
+    assert answers == [400]  # asked once; a 400 will not change on retry
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
+async def test_required_tool_choice_with_a_seed_answers_every_call(
+    vllm_chat_server: Any, stream: bool
+) -> None:
+    # At temperature 1 with a seed the tiny model makes several schema-valid calls in one
+    # message (4 with this seed on the development machine; the count depends on the CPU's
+    # arithmetic, so only "at least one" is asserted, and that every call is answered).
+    app = _smart_home()
+    recorder = Recorder()
+    agent = _agent(vllm_chat_server, app, recorder, stream=stream)
+    # Room for three calls with junk labels (up to 40 characters each): cut short, a call's
+    # JSON would be incomplete.
+    agent.settings = replace(agent.settings, temperature=1.0, seed=1234, max_tokens=256)
+    async with recorder.http, agent:
+        turn = await agent.ask(audio=AUDIO / "thermostat_21.wav", tool_choice="required")
+    assert len(turn.tool_calls) >= 1, turn
+    assert len({record.call_id for record in turn.tool_calls}) == len(turn.tool_calls)
+    chats = recorder.chats()
+    assert chats[0]["tool_choice"] == "required"
+    assert all(s == 200 for p, s in recorder.statuses if p.endswith("/chat/completions"))
+    answered = [m["tool_call_id"] for m in chats[1]["messages"] if m["role"] == "tool"]
+    assert answered == [record.call_id for record in turn.tool_calls]
+    for record in turn.tool_calls:
+        # Guided decoding keeps the arguments schema-valid: every call passed validation and ran,
+        # or was refused (the door lock: nobody confirms inside ask()) or answered by a
+        # ToolError (a second timer with the same label).
+        assert record.result.error_kind in (None, "denied", "tool_error"), record.result

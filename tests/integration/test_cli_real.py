@@ -119,3 +119,45 @@ def test_doctor_reports_server_and_tool_calling(vllm_chat_server: Any) -> None:
     failing = {name for name, line in by_check.items() if line.startswith("[FAIL]")}
     assert failing <= {"microphone"}, done.stdout
     assert done.returncode == (1 if failing else 0), done.stderr
+
+
+def test_run_continues_a_saved_conversation(vllm_chat_server: Any, tmp_path: Path) -> None:
+    saved = tmp_path / "conversation.json"
+    common = [
+        "--events",
+        "jsonl",
+        "--max-tokens",
+        "64",
+        "--base-url",
+        vllm_chat_server.base_url,
+        "--model",
+        vllm_chat_server.model,
+        "--save",
+        saved,
+    ]
+    first = _voxagent("run", "examples/smart_home.py", "--audio", KITCHEN, *common)
+    assert first.returncode == 0, first.stderr
+    before = Conversation.load(saved).turns
+    assert [type(turn) for turn in before] == [UserTurn, AssistantTurn]  # "auto": text only
+    again = _voxagent(
+        "run",
+        "examples/smart_home.py",
+        "--load",
+        saved,
+        "--audio",
+        ROOT / "examples" / "audio" / "bedroom_light_off.wav",
+        "--text",
+        "And the kitchen?",
+        "--tool-choice",
+        "set_light",
+        *common,
+    )
+    assert again.returncode == 0, again.stderr
+    types = [json.loads(line)["type"] for line in again.stdout.splitlines()]
+    assert types.count("turn_completed") == 2
+    assert "error" not in types
+    after = Conversation.load(saved).turns
+    assert after[: len(before)] == before  # the earlier turns kept as they were
+    assert len(after) == len(before) + 8  # two turns, each: user, call, result, answer
+    ids = [call.id for turn in after if isinstance(turn, AssistantTurn) for call in turn.tool_calls]
+    assert len(ids) == len(set(ids)) == 2
