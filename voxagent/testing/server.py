@@ -121,6 +121,8 @@ class ScriptedServer:
         self._served = 0
         self._listener: anyio.abc.Listener[anyio.abc.SocketStream] | None = None
         self._tasks: anyio.abc.TaskGroup | None = None
+        self._serving: anyio.CancelScope | None = None
+        self._serve_done: anyio.Event | None = None
 
     @property
     def errors(self) -> list[Rejection]:
@@ -161,22 +163,65 @@ class ScriptedServer:
         """Listen on 127.0.0.1 (the same port again after `stop`, so a restart can be simulated)."""
         if self._validator is not None:
             await anyio.to_thread.run_sync(self._validator.warm_up)
+        self._tasks = anyio.create_task_group()
+        await self._tasks.__aenter__()
+        await self.come_up()
+
+    async def go_down(self) -> None:
+        """Simulate a crashed server: stop listening and drop every open connection.
+
+        Unlike `stop`, this can be called from any task (inside other cancel scopes, while an
+        agent is open); `come_up` listens again on the same port.
+        """
+        if self._serving is not None:
+            self._serving.cancel()
+            self._serving = None
+            # Close the listener only once serve() has stopped accepting on it.
+            if self._serve_done is not None:
+                await self._serve_done.wait()
+        if self._listener is not None:
+            await self._listener.aclose()
+            self._listener = None
+
+    async def come_up(self) -> None:
+        """Listen again (on the same port) after `go_down`."""
+        if self._tasks is None:
+            raise RuntimeError("ScriptedServer.come_up() before start()")
+        if self._listener is not None:
+            return
         listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=self.port)
         self.port = listener.extra(anyio.abc.SocketAttribute.local_port)
         self._listener = listener
-        self._tasks = anyio.create_task_group()
-        await self._tasks.__aenter__()
-        self._tasks.start_soon(listener.serve, self._connection)
+        # The scope is made here, not in the task, so go_down() can cancel it even before the
+        # serving task first runs.
+        self._serving = anyio.CancelScope()
+        self._serve_done = anyio.Event()
+        self._tasks.start_soon(self._serve, listener, self._serving, self._serve_done)
+
+    async def restart(self) -> None:
+        """Drop every connection and listen again on the same port (a server restart)."""
+        await self.go_down()
+        await self.come_up()
+
+    async def _serve(
+        self,
+        listener: anyio.abc.Listener[anyio.abc.SocketStream],
+        scope: anyio.CancelScope,
+        finished: anyio.Event,
+    ) -> None:
+        try:
+            with scope:
+                await listener.serve(self._connection)
+        finally:
+            finished.set()
 
     async def stop(self) -> None:
         """Stop listening and drop every open connection."""
+        await self.go_down()
         if self._tasks is not None:
             self._tasks.cancel_scope.cancel()
             await self._tasks.__aexit__(None, None, None)
             self._tasks = None
-        if self._listener is not None:
-            await self._listener.aclose()
-            self._listener = None
 
     async def _connection(self, stream: anyio.abc.SocketStream) -> None:
         connection = Connection(stream)

@@ -228,3 +228,23 @@ async def test_transcription_script_exhausted_names_the_problem(clip: AudioClip)
     assert response.status_code == 500
     assert "add_transcripts" in response.json()["error"]["message"]
     assert server.transcriptions[0].file == clip.data
+
+
+@pytest.mark.anyio
+async def test_go_down_and_come_up_while_an_agent_is_open() -> None:
+    from voxagent import Agent
+    from voxagent.errors import ServerUnavailableError
+    replies = [Reply.text("one"), Reply.text("two"), Reply.text("three")]
+    async with ScriptedServer(replies) as server:
+        port = server.port
+        async with Agent(base_url=server.base_url) as agent:
+            assert (await agent.ask(text="a")).text == "one"
+            await server.go_down()
+            with pytest.raises(ServerUnavailableError):
+                await agent.ask(text="b")
+            await server.come_up()
+            assert server.port == port
+            assert (await agent.ask(text="c")).text == "two"
+            await server.restart()
+            assert (await agent.ask(text="d")).text == "three"
+    assert server.errors == []
