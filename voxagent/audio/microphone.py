@@ -9,6 +9,7 @@ blocks are dropped and counted, and the next frame carries the count (`Frame.dro
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from voxagent.audio.sources import Frame
 from voxagent.errors import AudioError
 
 __all__ = ["InputDevice", "Microphone", "list_input_devices", "load_sounddevice"]
+
+logger = logging.getLogger("voxagent.audio")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +154,11 @@ class Microphone:
         sd = self._backend or load_sounddevice()
         capture = _Capture(self.queue_frames)
         device_block = max(1, self.sample_rate * self.block_ms // 1000)
-        stream = await anyio.to_thread.run_sync(self._open, sd, device_block, capture.callback)
+        try:
+            stream = await anyio.to_thread.run_sync(self._open, sd, device_block, capture.callback)
+        except BaseException:
+            capture.close()
+            raise
         self.dropped_frames = 0
         resampler = StreamResampler(self.sample_rate)
         block = SAMPLE_RATE * self.block_ms // 1000
@@ -266,7 +273,14 @@ class _Capture:
 
 
 def _close(stream: Any) -> None:
-    try:
-        stream.stop()
-    finally:
-        stream.close()
+    """Stop and close the stream; never raise.
+
+    Once a device is unplugged PortAudio fails `stop()` and `close()` too ("Device
+    unavailable"). That error would replace the one that says what happened (the stall timeout's
+    `AudioError`), and there is nothing left to release, so it is only logged.
+    """
+    for step in (stream.stop, stream.close):
+        try:
+            step()
+        except Exception as exc:  # sd.PortAudioError, whatever the host API reports
+            logger.debug("closing the input stream failed: %s", exc)
