@@ -139,6 +139,10 @@ async def run_turn(env: TurnEnv, user: TurnInput, turn_id: int, emit: Emit) -> T
     conv = env.conversation
     conv.add_user(text=user.text, audio=user.clip, transcript=user.transcript)
     await emit(TurnStarted(turn_id=turn_id, has_audio=user.clip is not None, text=user.text))
+    if env.prefetch_transcripts is not None:
+        # Once per turn: transcripts for audio that compaction will soon need, fetched while the
+        # model works (they are used by later requests, never waited for).
+        env.prefetch_transcripts()
     stats = _Stats()
     choice = user.tool_choice or env.settings.tool_choice
     tool_rounds = 0
@@ -224,8 +228,6 @@ async def _round(
     """One model request, its tool calls run, everything recorded in the conversation."""
     specs = env.registry.to_openai() or None
     messages = env.conversation.render(env.client.dialect, budget=env.budget, tools=specs)
-    if env.prefetch_transcripts is not None:
-        env.prefetch_transcripts()
     outcome = _Round()
     options: dict[str, Any] = {
         "tools": specs,
