@@ -452,6 +452,13 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         report(exc)
         err("  hint: run again with --debug for the full traceback")
         code = EXIT_FAILURE
+    if code == EXIT_INTERRUPTED:
+        # A sync tool abandoned in its worker thread would keep the interpreter alive until it
+        # returns (worker threads are not daemons): after Ctrl-C, leave now. Everything worth
+        # keeping (the --save file) was written before this point.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     raise SystemExit(code)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -86,13 +87,39 @@ class ListenSession:
         push_to_talk: anyio.Event | None,
         scorer: Any,
     ) -> None:
-        from voxagent.audio import Utterance, segment
+        from voxagent.audio import segment
 
         agent = self.agent
         frames = self.captions.frames(source) if self.captions is not None else source
-        async for item in segment(
+        items = segment(
             frames, settings=agent.endpointing, scorer=scorer, push_to_talk=push_to_talk
-        ):
+        )
+        try:
+            try:
+                await self._segments(items, utterances)
+            finally:
+                # Close the capture chain now (it stops the microphone), not at garbage collection.
+                await items.aclose()  # type: ignore[attr-defined]  # segment() is a generator
+        except VoxagentError as exc:
+            # The source failed (microphone unplugged, unreadable file): say so, stop listening.
+            await self.emit(
+                ErrorEvent(
+                    message=exc.message,
+                    error_type=type(exc).__name__,
+                    hint=exc.hint,
+                    recoverable=False,
+                )
+            )
+
+    async def _segments(
+        self,
+        items: AsyncIterator[Any],
+        utterances: MemoryObjectSendStream[Queued],
+    ) -> None:
+        from voxagent.audio import Utterance
+
+        agent = self.agent
+        async for item in items:
             match item:
                 case SpeechStarted():
                     barging = self.busy and self.reply_slot is None

@@ -121,12 +121,6 @@ async def test_an_unplugged_microphone_raises_audio_error_not_port_audio_error()
     assert device.streams[0].stopped.is_set() and device.streams[0].closed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: listen() lets the source's AudioError escape wrapped in two ExceptionGroups "
-    "(agent.py: _listen_loop's and listen's task groups) instead of raising AudioError or "
-    "ending with ErrorEvent(recoverable=False)",
-)
 async def test_a_microphone_unplugged_mid_stream_ends_listen_with_a_clear_audio_error() -> None:
     device = FakeDevice(paced=40, gone=True)
     events: list[Event] = []

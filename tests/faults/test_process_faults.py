@@ -212,12 +212,6 @@ def test_ctrl_c_during_a_request_exits_130_at_once_and_the_save_loads(
     assert conversation.pending_tool_calls() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: after Ctrl-C the CLI prints 'interrupted' but the process lives on until the "
-    "abandoned sync tool returns: anyio's worker threads are not daemon threads, so interpreter "
-    "shutdown joins them (cli.py main() should end the process itself once interrupted)",
-)
 def test_ctrl_c_during_a_tool_run_exits_130_at_once_and_the_save_loads(
     tmp_path: Path, app: Path, serve: Callable[..., Served]
 ) -> None:
