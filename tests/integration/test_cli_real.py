@@ -85,7 +85,8 @@ def test_run_with_a_named_tool_choice_prints_json_lines_and_saves(
     first_answer = conversation.turns[1]
     assert isinstance(first_answer, AssistantTurn)
     assert first_answer.tool_calls[0].id == started["call_id"]
-    assert conversation.turns[0].audio is not None
+    spoken = conversation.turns[0]
+    assert isinstance(spoken, UserTurn) and spoken.audio is not None
 
 
 def test_transcribe_prints_text(vllm_chat_server: Any) -> None:
