@@ -27,7 +27,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from voxagent.approval import ApprovalPolicy, ApprovalRequest, resolve_policy
 from voxagent.captions import CaptionTap
-from voxagent.errors import ConfigurationError, VoxagentError
+from voxagent.errors import ConfigurationError, ModelError, VoxagentError
 from voxagent.events import (
     Event,
 )
@@ -182,7 +182,8 @@ class Agent(Generic[DepsT]):
         self._background: anyio.abc.TaskGroup | None = None
         self._turn_lock = anyio.Lock()
         self._turn_ids = itertools.count(1)
-        self._transcribing: set[int] = set()
+        self._transcribing: set[str] = set()  # uids of user turns being transcribed
+        self._untranscribable: set[str] = set()  # uids the server refused to transcribe
 
     # ----------------------------------------------------------------- tools
 
@@ -370,20 +371,25 @@ class Agent(Generic[DepsT]):
             return
         specs = self.registry.to_openai() or None
         for turn in self.conversation.audio_to_transcribe(self._budget, tools=specs):
-            if id(turn) in self._transcribing or turn.audio is None:
+            if turn.audio is None or turn.uid in self._transcribing | self._untranscribable:
                 continue
-            self._transcribing.add(id(turn))
+            self._transcribing.add(turn.uid)
             self._background.start_soon(self._transcribe_turn, turn)
 
     async def _transcribe_turn(self, turn: Any) -> None:
+        # Speech runs at about 3 tokens a second; leave room, but never let junk run long.
+        budget = max(64, int(turn.audio.duration_s * 8))
         try:
-            text = await self.client.transcribe(turn.audio)
+            text = await self.client.transcribe(turn.audio, max_completion_tokens=budget)
         except VoxagentError as exc:
-            # Compaction falls back to a placeholder; the conversation stays valid.
+            # Compaction falls back to a placeholder; the conversation stays valid. A refusal
+            # (4xx: too long, bad audio) would be refused again: never upload that clip again.
+            if isinstance(exc, ModelError) and (exc.status_code or 0) // 100 == 4:
+                self._untranscribable.add(turn.uid)
             logger.warning("could not transcribe an earlier voice message: %s", exc.message)
             return
         finally:
-            self._transcribing.discard(id(turn))
+            self._transcribing.discard(turn.uid)
         self.conversation.set_transcript(turn, text)
 
     # ---------------------------------------------------------------- listen

@@ -270,6 +270,16 @@ async def _round(
             await _record(env, outcome, stats, error, emit)
     if tools_window:
         stats.tools_s += max(tools_window) - min(tools_window)
+    if outcome.response is not None and outcome.response.finish_reason == "length":
+        await emit(
+            ErrorEvent(
+                message="The model's answer was cut off at max_tokens"
+                + (" inside a tool call" if tool_choice not in ("auto", "none") else "")
+                + ".",
+                error_type="AnswerTruncated",
+                hint="raise max_tokens (a tool call needs room for its JSON arguments)",
+            )
+        )
     if error is not None:
         raise error
     return outcome

@@ -225,11 +225,6 @@ async def test_a_clip_longer_than_the_context_is_refused_and_the_agent_goes_on(
     assert statuses == [200, 200]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Agent._transcribe_turn forgets a failed transcription, so every later round "
-    "re-uploads a clip the server already refused (HTTP 400: longer than max_model_len)",
-)
 async def test_a_refused_transcription_is_not_retried_every_round(
     vllm_chat_server: Any,
 ) -> None:
