@@ -291,6 +291,7 @@ class ModelClient:
         language: str | None = None,
         max_completion_tokens: int = 512,
         temperature: float = 0.0,
+        model: str | None = None,
     ) -> str:
         """Transcribe `clip` with `/v1/audio/transcriptions`; return the text.
 
@@ -300,9 +301,11 @@ class ModelClient:
             max_completion_tokens: The cap on generated tokens (vLLM runs to max_model_len
                 without one).
             temperature: Sampling temperature (0 is the recommended value for transcription).
+            model: The transcription model; default: the dialect's (Mistral's API:
+                voxtral-mini-latest), else the chat model.
         """
-        model = await self._model_name()
-        fields = {"model": model, "temperature": str(temperature), "response_format": "json"}
+        model = model or self.dialect.transcription_model or await self._model_name()
+        fields = {"model": model, "temperature": str(temperature)}
         fields.update(self.dialect.transcription_fields(max_completion_tokens))
         if language:
             fields["language"] = language

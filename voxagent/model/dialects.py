@@ -31,6 +31,9 @@ class Dialect:
             (`stream_options.include_usage`).
         transcription_token_limit: Whether transcription requests carry `max_completion_tokens`
             (vLLM runs to max_model_len without it; Mistral's API has no such field).
+        transcription_model: The model transcriptions use when it differs from the chat model
+            (Mistral's API transcribes with its own model); None: the chat model itself (a vLLM
+            server serves one Voxtral for both).
     """
 
     name: Literal["vllm", "mistral"]
@@ -39,6 +42,7 @@ class Dialect:
     required_tool_choice: str = "required"
     stream_usage_option: bool = True
     transcription_token_limit: bool = True
+    transcription_model: str | None = None
 
     def audio_part(self, clip: AudioClip) -> dict[str, Any]:
         """Return the chat content part that carries `clip`."""
@@ -71,7 +75,8 @@ class Dialect:
     def transcription_fields(self, max_completion_tokens: int) -> dict[str, str]:
         """Return the dialect-specific form fields of a transcription request."""
         if self.transcription_token_limit:
-            return {"max_completion_tokens": str(max_completion_tokens)}
+            # vLLM: JSON answers, and a cap (it runs to max_model_len without one).
+            return {"max_completion_tokens": str(max_completion_tokens), "response_format": "json"}
         return {}
 
 
@@ -84,6 +89,7 @@ MISTRAL = Dialect(
     required_tool_choice="any",
     # Mistral's API sends usage in the last chunk without being asked.
     stream_usage_option=False,
+    transcription_model="voxtral-mini-latest",
     transcription_token_limit=False,
 )
 

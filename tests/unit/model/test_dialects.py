@@ -128,3 +128,35 @@ async def test_api_key_never_appears_in_errors_repr_or_logs(
     texts = [str(error), repr(error), error.hint or "", str(error.server_message), caplog.text]
     assert all(SECRET not in text for text in texts)
     assert "check the API key" in (error.hint or "")
+
+
+async def test_mistral_transcription_uses_its_transcription_model_and_the_sdk_fields(
+    clip: AudioClip, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mistralai.client.models.audiotranscriptionrequest import AudioTranscriptionRequest
+
+    monkeypatch.setenv("MISTRAL_API_KEY", SECRET)
+    # The hosted API serves both; this stand-in serves the transcription model only.
+    async with ScriptedServer(
+        transcripts=[Reply.text("hello")], model="voxtral-mini-latest", validate=False
+    ) as server:
+        async with ModelClient(
+            server.base_url, model="voxtral-small-latest", dialect="mistral"
+        ) as client:
+            text = await client.transcribe(clip, language="fr")
+    assert text == "hello"
+    [request] = server.transcriptions
+    assert request.fields["model"] == "voxtral-mini-latest"  # not the chat model
+    known = set(AudioTranscriptionRequest.model_fields)
+    assert set(request.fields) <= known, set(request.fields) - known
+    AudioTranscriptionRequest.model_validate({**request.fields, "file_url": "https://x/a.wav"})
+
+
+async def test_vllm_transcription_caps_tokens_and_uses_the_served_model(clip: AudioClip) -> None:
+    async with ScriptedServer(transcripts=[Reply.text("hi")]) as server:
+        async with ModelClient(server.base_url) as client:
+            await client.transcribe(clip, max_completion_tokens=40)
+    [request] = server.transcriptions
+    assert request.fields["model"] == "voxtral-test"
+    assert request.fields["max_completion_tokens"] == "40"
+    assert request.fields["response_format"] == "json"
