@@ -270,12 +270,13 @@ async def _round(
             await _record(env, outcome, stats, error, emit)
     if tools_window:
         stats.tools_s += max(tools_window) - min(tools_window)
-    if outcome.response is not None and outcome.response.finish_reason == "length":
+    cut = outcome.response is not None and outcome.response.finish_reason == "length"
+    if cut and (outcome.calls or tool_choice not in ("auto", "none")):
+        # A text answer cut at max_tokens is the user's choice; a tool call cut there is broken
+        # JSON the model never meant, worth saying (plain text truncation is left alone).
         await emit(
             ErrorEvent(
-                message="The model's answer was cut off at max_tokens"
-                + (" inside a tool call" if tool_choice not in ("auto", "none") else "")
-                + ".",
+                message="The model's answer was cut off at max_tokens inside a tool call.",
                 error_type="AnswerTruncated",
                 hint="raise max_tokens (a tool call needs room for its JSON arguments)",
             )

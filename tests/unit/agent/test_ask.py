@@ -427,3 +427,21 @@ async def test_fast_tools_say_nothing_extra() -> None:
         async with Agent(base_url=server.base_url, tools=[set_light], deps=Home()) as agent:
             await agent.ask(text="go", on_event=events.append)
     assert not [e for e in events if isinstance(e, ToolStillRunning)]
+
+
+async def test_a_tool_call_cut_at_max_tokens_is_reported_but_cut_text_is_not() -> None:
+    events: list[Event] = []
+    async with ScriptedServer(
+        [
+            Reply.tool_call("set_light", '{"room": "kitch', finish_reason="length"),
+            Reply.text("and then the text ran o", finish_reason="length"),
+        ]
+    ) as server:
+        async with Agent(base_url=server.base_url, tools=[set_light], deps=Home()) as agent:
+            turn = await agent.ask(text="go", on_event=events.append)
+    truncated = [
+        e for e in events if isinstance(e, ErrorEvent) and e.error_type == "AnswerTruncated"
+    ]
+    assert len(truncated) == 1 and "max_tokens" in (truncated[0].hint or "")
+    assert turn.tool_calls[0].result.error_kind == "invalid_json"
+    assert server.errors == []
