@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from voxagent.errors import VoxagentError
-from voxagent.events import ErrorEvent, Event, TranscriptDelta, TranscriptFinal
+from voxagent.events import ErrorEvent, Event, TranscriptFinal
 
 if TYPE_CHECKING:
     from voxagent.audio import AudioSource, Frame
@@ -114,8 +114,3 @@ class CaptionTap:
         finally:
             self._busy = False
             pending.done.set()
-
-
-def is_caption(event: Any) -> bool:
-    """True for caption events (handy to filter them out of a pretty printout)."""
-    return isinstance(event, TranscriptDelta | TranscriptFinal)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -461,8 +461,3 @@ def _last_audio(conv: Conversation) -> AudioClip | None:
         if isinstance(turn, UserTurn):
             return turn.audio
     return None
-
-
-def tool_names(calls: Sequence[ToolCallRecord]) -> list[str]:
-    """Return the names of the tools called, in order (handy in tests and logs)."""
-    return [c.name for c in calls]
