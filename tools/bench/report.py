@@ -51,8 +51,8 @@ a warm-up, so background load hits them alike.
 - Command: `{command}` ({elapsed / 60:.1f} minutes)
 - Machine: {machine()}
 - Date: {now}
-- The machine was shared with other engineers' work (builds, tests, vLLM servers) while this ran:
-  absolute times are noisy; the ratios and side-by-side medians are the figures to read.
+- A 2-core machine is noisy (the load average above says how busy it was): absolute times move
+  between runs; the ratios and side-by-side medians are the figures to read.
 
 ## Results
 
