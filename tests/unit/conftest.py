@@ -1,4 +1,4 @@
-"""Fixtures for the model client tests: anyio on asyncio, a fake sleep, a tiny WAV clip."""
+"""Shared unit-test fixtures: anyio on asyncio, a fake sleep, a tiny WAV clip."""
 
 from __future__ import annotations
 
