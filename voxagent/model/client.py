@@ -200,13 +200,7 @@ class ModelClient:
             seed=seed,
             extra_body=extra_body,
         )
-        deadline = self._transport.deadline(self._total)
-        response = await self._transport.send(
-            lambda: self._build("POST", "/chat/completions", json=body),
-            deadline=deadline,
-            model=body["model"],
-            served=self._served_names,
-        )
+        response, deadline = await self._post_chat(body)
         data = decode_json(await self._transport.read_body(response, deadline), str(response.url))
         return parse_chat(data, str(response.url))
 
@@ -244,13 +238,7 @@ class ModelClient:
             seed=seed,
             extra_body=extra_body,
         )
-        deadline = self._transport.deadline(self._total)
-        response = await self._transport.send(
-            lambda: self._build("POST", "/chat/completions", json=body),
-            deadline=deadline,
-            model=body["model"],
-            served=self._served_names,
-        )
+        response, deadline = await self._post_chat(body)
         url = str(response.url)
         decoder = SSEDecoder()
         assembler = StreamAssembler()
@@ -325,6 +313,17 @@ class ModelClient:
         if not isinstance(data, dict) or not isinstance(data.get("text"), str):
             raise ProtocolError(f"{response.url} returned no transcription text")
         return str(data["text"])
+
+    async def _post_chat(self, body: dict[str, Any]) -> tuple[httpx.Response, float]:
+        """Send a chat body (retried as the policy allows); return the response and its deadline."""
+        deadline = self._transport.deadline(self._total)
+        response = await self._transport.send(
+            lambda: self._build("POST", "/chat/completions", json=body),
+            deadline=deadline,
+            model=body["model"],
+            served=self._served_names,
+        )
+        return response, deadline
 
     async def _chat_body(
         self,
