@@ -26,7 +26,7 @@ import pytest
 from voxagent.errors import VoxagentError
 from voxagent.model.vllm_server import VLLMServer
 
-_TOOL = Path(__file__).resolve().parents[2] / "tools" / "vllm_cpu.py"
+_TOOLS = Path(__file__).resolve().parents[2] / "tools"
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,9 @@ class RunningServer:
         return self.base_url.replace("http://", "ws://", 1) + "/realtime"
 
 
-def _load_tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("voxagent_tools_vllm_cpu", _TOOL)
+def _load_tool(name: str = "vllm_cpu") -> ModuleType:
+    """Import one of the project's scripts in tools/ (they are not a package)."""
+    spec = importlib.util.spec_from_file_location(f"voxagent_tools_{name}", _TOOLS / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -128,3 +129,32 @@ def vllm_realtime_server(
 ) -> Iterator[RunningServer]:
     """A real vLLM server with a tiny Voxtral Realtime model (/v1/realtime websocket)."""
     yield from _start(_vllm_tool, _vllm_portal, realtime=True)
+
+
+@pytest.fixture(scope="module")
+def virtual_mic() -> Iterator[Any]:
+    """A running PulseAudio virtual microphone, its environment exported to this process meanwhile.
+
+    With CI set, a microphone that cannot start fails the test; elsewhere it is skipped.
+    """
+    vm = _load_tool("virtual_mic")
+    mic = vm.VirtualMic()
+    try:
+        mic.start()
+    except (vm.VirtualMicError, OSError, subprocess.SubprocessError) as exc:
+        mic.stop()
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(f"CI: cannot start the PulseAudio virtual microphone: {exc}")
+        pytest.skip(f"no PulseAudio virtual microphone here: {exc}")
+    keys = ("XDG_RUNTIME_DIR", "HOME", "PULSE_RUNTIME_PATH", "PULSE_SERVER")
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update({k: mic.env[k] for k in keys})
+    try:
+        yield mic
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        mic.stop()

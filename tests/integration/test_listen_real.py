@@ -11,10 +11,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
-import os
-import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -47,32 +44,6 @@ def _load(name: str, path: Path) -> ModuleType:
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture(scope="module")
-def virtual_mic() -> Iterator[Any]:
-    """A running virtual microphone, its environment exported to this process meanwhile."""
-    vm = _load("voxagent_tools_virtual_mic_listen", ROOT / "tools" / "virtual_mic.py")
-    mic = vm.VirtualMic()
-    try:
-        mic.start()
-    except (vm.VirtualMicError, OSError, subprocess.SubprocessError) as exc:
-        mic.stop()
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(f"CI: cannot start the PulseAudio virtual microphone: {exc}")
-        pytest.skip(f"no PulseAudio virtual microphone here: {exc}")
-    keys = ("XDG_RUNTIME_DIR", "HOME", "PULSE_RUNTIME_PATH", "PULSE_SERVER")
-    saved = {k: os.environ.get(k) for k in keys}
-    os.environ.update({k: mic.env[k] for k in keys})
-    try:
-        yield mic
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        mic.stop()
 
 
 async def test_listen_hears_one_command_and_runs_the_tool(

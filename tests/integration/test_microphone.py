@@ -10,10 +10,8 @@ PulseAudio fails the test; elsewhere it is skipped with the reason.
 from __future__ import annotations
 
 import importlib.util
-import os
-import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -37,32 +35,6 @@ def _tool(name: str) -> ModuleType:
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture(scope="module")
-def virtual_mic() -> Iterator[Any]:
-    """A running virtual microphone, its environment exported to this process meanwhile."""
-    vm = _tool("virtual_mic")
-    mic = vm.VirtualMic()
-    try:
-        mic.start()
-    except (vm.VirtualMicError, OSError, subprocess.SubprocessError) as exc:
-        mic.stop()
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI: cannot start the PulseAudio virtual microphone: {exc}")
-        pytest.skip(f"no PulseAudio virtual microphone here: {exc}")
-    keys = ("XDG_RUNTIME_DIR", "HOME", "PULSE_RUNTIME_PATH", "PULSE_SERVER")
-    saved = {k: os.environ.get(k) for k in keys}
-    os.environ.update({k: mic.env[k] for k in keys})
-    try:
-        yield mic
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        mic.stop()
 
 
 @pytest.fixture
