@@ -316,5 +316,8 @@ def harness() -> Iterator[None]:
             yield
 
 
+# The "ci" profile's 1,000 examples take about 3 minutes on a 2-core machine; the suite-wide 300 s
+# limit is too close for a slower CI runner, so this test gets its own bound.
+@pytest.mark.timeout(1200)
 def test_random_conversations_stay_valid(harness: None) -> None:
     run_state_machine_as_test(AgentMachine, settings=settings.get_profile(PROFILE))

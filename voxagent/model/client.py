@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import ssl
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from types import TracebackType
@@ -25,6 +27,14 @@ __all__ = ["ModelClient"]
 
 _DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=120.0, pool=10.0)
 _DEFAULT_TOTAL = 300.0
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Loading the CA bundle costs ~20 ms of CPU; httpx would do it again for every client it
+    # creates. One verified context per process, built the way httpx builds it (certifi, or
+    # SSL_CERT_FILE / SSL_CERT_DIR), keeps opening an Agent cheap.
+    return httpx.create_ssl_context()
 _MIME = {"wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "mp3": "audio/mpeg"}
 
 
@@ -85,7 +95,7 @@ class ModelClient:
             http_timeout = timeout or _DEFAULT_TIMEOUT
             self._total = _DEFAULT_TOTAL
         self._owns_http = http_client is None
-        http = http_client or httpx.AsyncClient(timeout=http_timeout)
+        http = http_client or httpx.AsyncClient(timeout=http_timeout, verify=_tls_context())
         self._request_timeout = http_timeout if http_client is None or timeout is not None else None
         self._transport = Transport(
             http,
