@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-__all__ = ["AudioClip"]
+__all__ = ["AudioClip", "Base64Text"]
+
+
+class Base64Text(str):
+    """Text known to be base64 (only `A-Za-z0-9+/=`), so it never needs JSON escaping.
+
+    The chat request encoder splices such strings into the body as they are instead of scanning
+    hundreds of kilobytes of audio for characters to escape.
+    """
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,10 +32,17 @@ class AudioClip:
     data: bytes
     format: str
     duration_s: float
+    # Every request of a conversation carries its recent clips again; encoding each clip once
+    # (not once per request) is what keeps the turn overhead low.
+    _base64: Base64Text | None = field(default=None, init=False, repr=False, compare=False)
 
-    def to_base64(self) -> str:
-        """Return the encoded file as base64 text (what the chat API carries)."""
-        return base64.b64encode(self.data).decode("ascii")
+    def to_base64(self) -> Base64Text:
+        """Return the encoded file as base64 text (what the chat API carries), encoded once."""
+        if self._base64 is None:
+            text = Base64Text(base64.b64encode(self.data).decode("ascii"))
+            object.__setattr__(self, "_base64", text)  # a cache, not state: frozen stays true
+            return text
+        return self._base64
 
     def __repr__(self) -> str:
         # Never dump megabytes of audio into logs or tracebacks.

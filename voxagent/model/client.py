@@ -17,6 +17,7 @@ import httpx
 from voxagent.audio.clip import AudioClip
 from voxagent.errors import ConfigurationError, ModelError, ModelNotFoundError, ProtocolError
 from voxagent.model.answers import decode_json, parse_chat
+from voxagent.model.body import encode_body
 from voxagent.model.dialects import MISTRAL, VLLM, Dialect, detect_dialect
 from voxagent.model.retry import RetryPolicy
 from voxagent.model.sse import SSEDecoder, StreamAssembler
@@ -327,8 +328,9 @@ class ModelClient:
     async def _post_chat(self, body: dict[str, Any]) -> tuple[httpx.Response, float]:
         """Send a chat body (retried as the policy allows); return the response and its deadline."""
         deadline = self._transport.deadline(self._total)
+        content = encode_body(body)  # once, not once per retry
         response = await self._transport.send(
-            lambda: self._build("POST", "/chat/completions", json=body),
+            lambda: self._build("POST", "/chat/completions", content=content, json_body=True),
             deadline=deadline,
             model=body["model"],
             served=self._served_names,
@@ -384,11 +386,16 @@ class ModelClient:
         except (ModelError, TimeoutError):
             return None
 
-    def _build(self, method: str, path: str, **kwargs: Any) -> httpx.Request:
+    def _build(
+        self, method: str, path: str, *, json_body: bool = False, **kwargs: Any
+    ) -> httpx.Request:
         if self._request_timeout is not None:
             kwargs["timeout"] = self._request_timeout
+        headers = self._headers
+        if json_body:
+            headers = {**headers, "Content-Type": "application/json"}
         return self._transport.http.build_request(
-            method, self.base_url + path, headers=self._headers, **kwargs
+            method, self.base_url + path, headers=headers, **kwargs
         )
 
 
