@@ -168,6 +168,21 @@ def encode_wav(samples: npt.ArrayLike, sample_rate: int = SAMPLE_RATE) -> bytes:
     return buffer.getvalue()
 
 
+def is_chat_ready_wav(data: bytes) -> int | None:
+    """Return the frame count when `data` is already a 16 kHz mono 16-bit WAV, else None.
+
+    Only the header is read: such a file is exactly what `encode_wav` would produce, so it can go
+    to the server as it is instead of being decoded and encoded again.
+    """
+    try:
+        with sf.SoundFile(io.BytesIO(data)) as f:
+            layout = (f.format, f.subtype, f.samplerate, f.channels)
+            frames = int(f.frames)
+    except (sf.LibsndfileError, RuntimeError, TypeError):
+        return None
+    return frames if layout == ("WAV", "PCM_16", SAMPLE_RATE, 1) and frames > 0 else None
+
+
 def decode_audio(data: bytes) -> tuple[Float32Array, int, str]:
     """Decode an encoded file held in memory.
 

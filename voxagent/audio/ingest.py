@@ -13,6 +13,7 @@ from voxagent.audio.convert import (
     check_finite,
     decode_audio,
     encode_wav,
+    is_chat_ready_wav,
     resample,
     to_float32,
     to_mono,
@@ -33,7 +34,7 @@ def to_clip(audio: AudioInput, sample_rate: int | None = None) -> AudioClip:
     """Return audio ready for the chat API.
 
     The result is a 16 kHz mono 16-bit WAV, except that an encoded mono flac/ogg/mp3 file smaller
-    than that WAV is passed through byte for byte. Multi-channel audio is always down-mixed (servers
+    than that WAV, or a file that already is such a WAV, is passed through byte for byte. Multi-channel audio is always down-mixed (servers
     reject stereo). This reads and decodes synchronously: call it through
     `anyio.to_thread.run_sync` for long files inside async code.
 
@@ -89,6 +90,9 @@ def _read_file(path: Path) -> bytes:
 
 
 def _clip_from_bytes(data: bytes, *, source: str) -> AudioClip:
+    frames = is_chat_ready_wav(data)
+    if frames is not None:  # 16-bit samples are always finite: nothing to check or convert
+        return AudioClip(data, "wav", frames / SAMPLE_RATE)
     try:
         samples, rate, fmt = decode_audio(data)
     except AudioError as exc:

@@ -11,7 +11,6 @@ byte-identical to `json.dumps(body, ensure_ascii=False, separators=(",", ":"))` 
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from typing import Any
 
@@ -47,8 +46,18 @@ def encode_body(body: dict[str, Any]) -> bytes:
     encoded = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
     if not blobs:
         return encoded
-    pattern = re.compile(rb'"voxagent-audio-' + nonce.encode() + rb'-(\d+)"')
-    return pattern.sub(lambda match: b'"' + blobs[int(match[1])] + b'"', encoded)
+    # The skeleton is small (its audio is out), so finding each placeholder in it is cheap.
+    found = []
+    for index, blob in enumerate(blobs):
+        token = f'"voxagent-audio-{nonce}-{index}"'.encode()
+        found.append((encoded.index(token), len(token), blob))
+    pieces: list[bytes] = []
+    position = 0
+    for at, length, blob in sorted(found, key=lambda item: item[0]):
+        pieces += (encoded[position : at + 1], blob)
+        position = at + length - 1  # keep the closing quote
+    pieces.append(encoded[position:])
+    return b"".join(pieces)
 
 
 def _swap_message(message: Any, placeholder: Any) -> Any:

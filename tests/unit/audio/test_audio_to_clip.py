@@ -48,6 +48,31 @@ def test_mono_flac_smaller_than_wav_is_passed_through_unchanged() -> None:
     assert clip.duration_s == pytest.approx(3.0)
 
 
+def test_a_16k_mono_16bit_wav_is_passed_through_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "ready.wav"
+    sf.write(path, tone(16000, 2.5), 16000, subtype="PCM_16")
+    clip = to_clip(path)
+    assert (clip.format, clip.data) == ("wav", path.read_bytes())
+    assert clip.duration_s == pytest.approx(2.5)
+
+
+@pytest.mark.parametrize(
+    ("rate", "channels", "subtype"),
+    [(16000, 1, "FLOAT"), (16000, 1, "PCM_24"), (16000, 2, "PCM_16"), (22050, 1, "PCM_16")],
+)
+def test_a_wav_in_any_other_layout_is_re_encoded(rate: int, channels: int, subtype: str) -> None:
+    data = encoded(tone(rate, 1.0, channels), rate, "WAV", subtype)
+    clip = to_clip(data)
+    samples, got_rate = decoded(clip.data)
+    assert clip.data != data
+    assert (got_rate, samples.shape[1], sf.info(io.BytesIO(clip.data)).subtype) == (
+        16000,
+        1,
+        "PCM_16",
+    )
+    assert clip.duration_s == pytest.approx(1.0, abs=0.01)
+
+
 def test_stereo_ogg_is_down_mixed_to_wav() -> None:
     data = encoded(tone(48000, 1.0, channels=2), 48000, "OGG", "VORBIS")
     clip = to_clip(data)
