@@ -34,9 +34,9 @@ def to_clip(audio: AudioInput, sample_rate: int | None = None) -> AudioClip:
     """Return audio ready for the chat API.
 
     The result is a 16 kHz mono 16-bit WAV, except that an encoded mono flac/ogg/mp3 file smaller
-    than that WAV, or a file that already is such a WAV, is passed through byte for byte. Multi-channel audio is always down-mixed (servers
-    reject stereo). This reads and decodes synchronously: call it through
-    `anyio.to_thread.run_sync` for long files inside async code.
+    than that WAV, or a file that already is such a WAV, is passed through byte for byte.
+    Multi-channel audio is always down-mixed (servers reject stereo). This reads and decodes
+    synchronously: call it through `anyio.to_thread.run_sync` for long files inside async code.
 
     Args:
         audio: A file path, an encoded file's bytes, or samples (1-D, or (frames, channels);

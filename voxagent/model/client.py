@@ -107,6 +107,7 @@ class ModelClient:
         )
         self._models: list[ModelInfo] | None = None
         self._info: ModelInfo | None = None
+        self._urls: dict[str, httpx.URL] = {}
 
     def __repr__(self) -> str:
         # Deliberately leaves out the headers: they hold the API key.
@@ -394,9 +395,10 @@ class ModelClient:
         headers = self._headers
         if json_body:
             headers = {**headers, "Content-Type": "application/json"}
-        return self._transport.http.build_request(
-            method, self.base_url + path, headers=headers, **kwargs
-        )
+        url = self._urls.get(path)
+        if url is None:  # parsed once per endpoint: httpx would re-parse the string every request
+            url = self._urls[path] = httpx.URL(self.base_url + path)
+        return self._transport.http.build_request(method, url, headers=headers, **kwargs)
 
 
 def _normalise(base_url: str) -> str:

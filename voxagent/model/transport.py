@@ -158,10 +158,17 @@ class Transport:
         """Yield body bytes; each read is bounded by the deadline. No retry happens from here."""
         url = str(response.request.url)
         chunks = response.aiter_bytes()
+        read_limit = _read_timeout(response)
         while True:
             try:
-                with anyio.fail_after(self.remaining(deadline, url)):
+                left = self.remaining(deadline, url)
+                if read_limit is not None and read_limit < left:
+                    # httpx's own read timeout fires before the deadline could pass during this
+                    # read: no cancel scope needed (they cost ~12 us per chunk of a stream).
                     part = await anext(chunks)
+                else:
+                    with anyio.fail_after(left):
+                        part = await anext(chunks)
             except StopAsyncIteration:
                 return
             except TimeoutError as exc:
@@ -204,3 +211,10 @@ def _redact(body: bytes, request: httpx.Request) -> bytes:
     auth = request.headers.get("authorization", "")
     token = auth.partition(" ")[2] or auth
     return body.replace(token.encode(), b"[redacted]") if len(token) >= 8 else body
+
+
+def _read_timeout(response: httpx.Response) -> float | None:
+    """The per-read timeout httpx applies to this response's reads, when it is known."""
+    timeout = response.request.extensions.get("timeout")
+    read = timeout.get("read") if isinstance(timeout, dict) else None
+    return float(read) if isinstance(read, int | float) else None
