@@ -46,13 +46,17 @@ def set_light(room: Literal["kitchen", "bedroom", "living room"], on: bool) -> s
     return f"The {room} light is now {'on' if on else 'off'}."
 
 
-async def test_a_spoken_command_calls_the_tool_and_gets_an_answer() -> None:
-    async with Agent(
+def _agent() -> Agent[None]:
+    return Agent(
         model=CHAT_MODEL,
         base_url=BASE_URL,
         tools=[set_light],
         instructions="You control the lights. Use the tool for every light request.",
-    ) as agent:
+    )
+
+
+async def test_a_spoken_command_calls_the_tool_and_gets_an_answer() -> None:
+    async with _agent() as agent:
         result = await agent.ask(audio=AUDIO / "kitchen_light_on.wav")
     assert [call.name for call in result.tool_calls] == ["set_light"], result
     call = result.tool_calls[0]
@@ -62,12 +66,7 @@ async def test_a_spoken_command_calls_the_tool_and_gets_an_answer() -> None:
 
 
 async def test_a_conversation_of_audio_and_text_turns_stays_valid() -> None:
-    async with Agent(
-        model=CHAT_MODEL,
-        base_url=BASE_URL,
-        tools=[set_light],
-        instructions="You control the lights. Use the tool for every light request.",
-    ) as agent:
+    async with _agent() as agent:
         await agent.ask(audio=AUDIO / "kitchen_light_on.wav")
         await agent.ask(audio=AUDIO / "bedroom_light_off.wav")
         last = await agent.ask(text="Which rooms did I ask about? Answer in one short sentence.")
