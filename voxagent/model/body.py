@@ -4,8 +4,8 @@ A chat body is ~99% base64 audio: a 10 s clip is ~430 kB of text that `json.dump
 character by character on every request (about 1 ms each on a 2-core machine, on the event loop).
 Base64 never needs JSON escaping, so the audio strings (marked `Base64Text` by `AudioClip`) are
 swapped for short placeholders, the small remainder is encoded, and the audio is spliced back in
-as bytes. The result is
-byte-identical to `json.dumps(body, ensure_ascii=False, separators=(",", ":"))` in UTF-8 (tested).
+as bytes. The result is byte-identical to `json.dumps(body, ensure_ascii=False,
+separators=(",", ":"))` in UTF-8 (tested).
 """
 
 from __future__ import annotations
