@@ -158,3 +158,21 @@ def virtual_mic() -> Iterator[Any]:
             else:
                 os.environ[key] = value
         mic.stop()
+
+
+# The tool both raw-request suites send (a hand-written schema, as a client without @tool would).
+LIGHT: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": "set_light",
+        "description": "Switch a light on or off.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "room": {"type": "string", "enum": ["kitchen", "bedroom"]},
+                "on": {"type": "boolean"},
+            },
+            "required": ["room", "on"],
+        },
+    },
+}

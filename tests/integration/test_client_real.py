@@ -28,25 +28,11 @@ from voxagent.model import (
     ToolCallReady,
 )
 
+from .conftest import LIGHT
+
 pytestmark = [pytest.mark.integration, pytest.mark.anyio, pytest.mark.timeout(300)]
 
 AUDIO = Path(__file__).resolve().parents[2] / "examples" / "audio"
-
-LIGHT: dict[str, Any] = {
-    "type": "function",
-    "function": {
-        "name": "set_light",
-        "description": "Switch a light on or off.",
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "room": {"type": "string", "enum": ["kitchen", "bedroom"]},
-                "on": {"type": "boolean"},
-            },
-            "required": ["room", "on"],
-        },
-    },
-}
 
 
 def _clip(name: str = "kitchen_light_on") -> AudioClip:
@@ -123,9 +109,9 @@ async def test_named_tool_choice_round_trip(vllm_chat_server: Any) -> None:
     assert len(conversation.turns) == 4
 
 
-async def _collect(client: ModelClient, messages: list[dict[str, Any]], **options: Any) -> list[
-    StreamItem
-]:
+async def _collect(
+    client: ModelClient, messages: list[dict[str, Any]], **options: Any
+) -> list[StreamItem]:
     items: list[StreamItem] = []
     async for item in client.stream_chat(messages, temperature=0.0, **options):
         items.append(item)
@@ -229,8 +215,9 @@ async def test_budget_keeps_six_audio_turns_under_the_limit(vllm_chat_server: An
         if index < len(names) - 1:
             conversation.add_assistant(f"Done ({index}).")
     async with _client(vllm_chat_server) as client:
-        budget = Budget(max_audio_items=5, max_tokens=vllm_chat_server.max_model_len,
-                        reserve_tokens=16)
+        budget = Budget(
+            max_audio_items=5, max_tokens=vllm_chat_server.max_model_len, reserve_tokens=16
+        )
         messages = conversation.render(client.dialect, budget=budget)
         assert _audio_parts(messages) == 5  # the oldest clip became text
         response = await client.chat(messages, temperature=0.0, max_tokens=16)

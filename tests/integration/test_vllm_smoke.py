@@ -14,23 +14,9 @@ import pytest
 import soundfile as sf
 from websockets.asyncio.client import connect
 
-pytestmark = pytest.mark.integration
+from .conftest import LIGHT
 
-LIGHT = {
-    "type": "function",
-    "function": {
-        "name": "set_light",
-        "description": "Switch a light on or off.",
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "room": {"type": "string", "enum": ["kitchen", "bedroom"]},
-                "on": {"type": "boolean"},
-            },
-            "required": ["room", "on"],
-        },
-    },
-}
+pytestmark = pytest.mark.integration
 
 
 def _tone(seconds: float = 1.0) -> np.ndarray:
