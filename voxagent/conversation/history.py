@@ -22,6 +22,7 @@ from voxagent.conversation.turns import (
 from voxagent.errors import ConversationError
 from voxagent.model.dialects import Dialect
 from voxagent.model.types import ToolCall
+from voxagent.text import clean_text
 
 __all__ = ["Conversation"]
 
@@ -44,7 +45,7 @@ class Conversation:
     def __init__(
         self, instructions: str | None = None, *, clock: Callable[[], float] = time.time
     ) -> None:
-        self.instructions = instructions or None
+        self.instructions = clean_text(instructions) if instructions else None
         self._clock = clock
         self._turns: list[Turn] = []
         self._ids: set[str] = set()
@@ -64,9 +65,14 @@ class Conversation:
     ) -> UserTurn:
         """Add what the user said (audio) and/or typed (text).
 
+        Text is stored through `voxagent.text.clean_text`, so that no character can make a
+        later request or `save()` fail to encode.
+
         Raises:
             ConversationError: Neither text nor audio was given, or the audio is empty.
         """
+        text = clean_text(text) if text else None
+        transcript = clean_text(transcript) if transcript else None
         if audio is not None and (not audio.data or audio.duration_s <= 0):
             raise ConversationError(
                 f"Cannot add an empty audio clip ({audio!r})",
@@ -85,18 +91,32 @@ class Conversation:
         """Add the model's answer; ids Voxtral would reject are replaced by fresh valid ones.
 
         A server id is kept when it is 9 characters of [a-zA-Z0-9] and not used before in this
-        conversation. Use the returned turn's `tool_calls` (or its `id_map`) from then on.
+        conversation. Use the returned turn's `tool_calls` (or its `id_map`) from then on. The
+        text, the calls' names and arguments and the server ids kept in `id_map` are stored
+        through `voxagent.text.clean_text`.
         """
         stored: list[ToolCall] = []
         id_map: dict[str, str] = {}
         for call in tool_calls:
-            call_id = call.id
+            # id_map is saved with the conversation, so its keys must encode too; _resolve
+            # cleans the id it is asked about the same way.
+            server_id = clean_text(call.id)
+            call_id = server_id
             if not is_valid_call_id(call_id) or call_id in self._ids:
                 call_id = new_call_id(self._ids)
             self._ids.add(call_id)
-            id_map.setdefault(call.id, call_id)
-            stored.append(dataclasses.replace(call, id=call_id))
-        turn = AssistantTurn(text or None, tuple(stored), self._clock(), id_map)
+            id_map.setdefault(server_id, call_id)
+            stored.append(
+                dataclasses.replace(
+                    call,
+                    id=call_id,
+                    name=clean_text(call.name),
+                    arguments=clean_text(call.arguments),
+                )
+            )
+        turn = AssistantTurn(
+            clean_text(text) if text else None, tuple(stored), self._clock(), id_map
+        )
         self._turns.append(turn)
         return turn
 
@@ -104,6 +124,8 @@ class Conversation:
         self, call_id: str, name: str, content: str, *, is_error: bool = False
     ) -> ToolResultTurn:
         """Record a tool's result. `call_id` may be the server's id or the stored one.
+
+        The name and content are stored through `voxagent.text.clean_text`.
 
         Raises:
             ConversationError: No call has this id, or it already has a result.
@@ -114,7 +136,9 @@ class Conversation:
                 f"Tool call {call_id!r} already has a result",
                 hint="Add exactly one result per tool call.",
             )
-        turn = ToolResultTurn(stored_id, name, content, is_error, self._clock())
+        turn = ToolResultTurn(
+            stored_id, clean_text(name), clean_text(content), is_error, self._clock()
+        )
         self._answered.add(stored_id)
         self._turns.append(turn)
         return turn
@@ -122,6 +146,7 @@ class Conversation:
     def _resolve(self, call_id: str) -> str:
         # Newest calls first, and an unanswered match before an answered one: servers may reuse
         # ids, and a repaired id's server id can equal another call's stored id.
+        call_id = clean_text(call_id)
         candidates: list[str] = []
         for turn in reversed(self._turns):
             if isinstance(turn, AssistantTurn):
@@ -161,12 +186,16 @@ class Conversation:
     def set_transcript(self, turn: UserTurn, text: str) -> None:
         """Attach what `turn`'s audio says (used when its audio is compacted to text).
 
+        The text is stored through `voxagent.text.clean_text`.
+
         Raises:
             ConversationError: The turn is not part of this conversation.
         """
         for index, existing in enumerate(self._turns):
             if isinstance(existing, UserTurn) and existing.uid == turn.uid:
-                self._turns[index] = dataclasses.replace(existing, transcript=text or None)
+                self._turns[index] = dataclasses.replace(
+                    existing, transcript=clean_text(text) if text else None
+                )
                 return
         raise ConversationError(
             "Cannot set a transcript: the turn is not part of this conversation",
@@ -226,9 +255,7 @@ class Conversation:
         return conversation_to_dict(self)
 
     @classmethod
-    def from_dict(
-        cls, data: Any, *, clock: Callable[[], float] = time.time
-    ) -> Conversation:
+    def from_dict(cls, data: Any, *, clock: Callable[[], float] = time.time) -> Conversation:
         """Rebuild a conversation from `to_dict` data, validating it.
 
         Raises:

@@ -9,6 +9,7 @@ rendered with a "no result" error, so every request keeps calls and results pair
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from typing import Any
 from voxagent.conversation.budget import Budget, TokenCounter, audio_tokens, tools_tokens
 from voxagent.conversation.turns import AssistantTurn, ToolResultTurn, Turn, UserTurn
 from voxagent.errors import ContextLengthError, ConversationError
+from voxagent.jsonsafe import MAX_JSON_DEPTH, JSONLimitError, loads_bounded
 from voxagent.model.dialects import Dialect
 
 __all__ = [
@@ -42,6 +44,9 @@ MISSING_RESULT_TEXT = "Error: no result; the call was interrupted before it fini
 EMPTY_RESULT_TEXT = "(empty result)"
 """Sent for a tool result whose content is empty."""
 
+_TOO_DEEP_RESULT_TEXT = (
+    f"Error: the tool's result was not sent: it nests deeper than {MAX_JSON_DEPTH} levels."
+)
 _BAD_NAME_CHARS = re.compile(r"[^a-zA-Z0-9_-]")
 # [INST]/[/INST] around a user message; BOS once per request; [SYSTEM_PROMPT] pair.
 _USER_OVERHEAD = 2
@@ -118,17 +123,54 @@ def _safe_name(name: str) -> str:
 
 
 def _parsed(text: str) -> Any:
-    # Mirrors how mistral_common re-serialises arguments and results before tokenising.
+    # Mirrors how mistral_common re-serialises arguments and results before tokenising. A text
+    # nested too deep for the bounded parser counts as text (a tool result) or is never sent at
+    # all (arguments: see _sendable_arguments), so a hostile nesting cannot recurse here.
     try:
-        return json.loads(text)
+        return loads_bounded(text)
     except ValueError:
         return text
+
+
+@functools.lru_cache(maxsize=1024)
+def _sendable_arguments(arguments: str) -> str:
+    """The arguments text to send for a recorded call.
+
+    Malformed JSON is sent as it is: the server re-parses arguments and keeps what does not parse
+    as a plain string, and the model then sees what it really sent. JSON nested deeper (or larger)
+    than the bounded parser accepts is the exception: the server's own parser would recurse on it
+    and fail every later request, so it is sent as `{}` (its tool already answered that the
+    arguments were invalid). Cached: every render re-sends every recorded call.
+    """
+    if not arguments:
+        return "{}"
+    try:
+        loads_bounded(arguments)
+    except JSONLimitError:
+        return "{}"
+    except ValueError:
+        pass
+    return arguments
+
+
+@functools.lru_cache(maxsize=1024)
+def _sendable_result(content: str) -> str:
+    # The server parses a tool result as JSON when it can; text that opens with thousands of
+    # brackets makes that parser recurse and fail, whether or not the text is valid JSON. Only
+    # the depth matters here (a large result is fine), so the size limit is the text's own.
+    try:
+        loads_bounded(content, max_bytes=max(len(content), 1))
+    except JSONLimitError:
+        return _TOO_DEEP_RESULT_TEXT
+    except ValueError:
+        pass
+    return content
 
 
 def _result_text(result: ToolResultTurn | None) -> str:
     if result is None:
         return MISSING_RESULT_TEXT
-    content = result.content if result.content.strip() else EMPTY_RESULT_TEXT
+    content = _sendable_result(result.content) if result.content.strip() else EMPTY_RESULT_TEXT
     if result.is_error and not content.lower().startswith("error"):
         return f"Error: {content}"
     return content
@@ -146,7 +188,10 @@ def _assistant_messages(
         {
             "id": call.id,
             "type": "function",
-            "function": {"name": _safe_name(call.name), "arguments": call.arguments or "{}"},
+            "function": {
+                "name": _safe_name(call.name),
+                "arguments": _sendable_arguments(call.arguments),
+            },
         }
         for call in turn.tool_calls
     ]
@@ -172,8 +217,9 @@ def _followers_cost(block: _Block, results: dict[str, ToolResultTurn], count: To
                 total += count(json.dumps(body, ensure_ascii=False))
             elif message.get("tool_calls"):
                 functions = [c["function"] for c in message["tool_calls"]]
-                calls = [{"name": f["name"], "arguments": _parsed(f["arguments"])}
-                         for f in functions]
+                calls = [
+                    {"name": f["name"], "arguments": _parsed(f["arguments"])} for f in functions
+                ]
                 total += 2 + count(json.dumps(calls, ensure_ascii=False))
                 total += sum(2 + count(c["id"]) for c in message["tool_calls"])
                 total += count(message["content"]) if message["content"] else 0
@@ -260,8 +306,9 @@ def make_plan(
                 raise _too_long(blocks[newest], total(start), budget, tool_cost)
             else:
                 break
-    return Plan(tuple(blocks), results, start, frozenset(i for i in kept if i >= start),
-                total(start), limit)
+    return Plan(
+        tuple(blocks), results, start, frozenset(i for i in kept if i >= start), total(start), limit
+    )
 
 
 def _too_long(block: _Block, need: int, budget: Budget, tool_cost: int) -> ContextLengthError:
@@ -303,8 +350,9 @@ def render_plan(plan: Plan, instructions: str | None, dialect: Dialect) -> list[
             if not system:
                 continue  # assistant turns before any user turn need a system message first
         else:
-            messages.append(_user_message(block.user, index in plan.audio, pending_instructions,
-                                          dialect))
+            messages.append(
+                _user_message(block.user, index in plan.audio, pending_instructions, dialect)
+            )
             pending_instructions = None
         for turn in block.assistants:
             messages.extend(_assistant_messages(turn, plan.results))
