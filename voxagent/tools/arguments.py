@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from voxagent.errors import ToolError
+from voxagent.jsonsafe import JSONLimitError, loads_bounded
 
 __all__ = ["ToolArgumentsError", "parse_arguments", "validate_arguments"]
 
@@ -75,8 +76,9 @@ def parse_arguments(arguments: str | Mapping[str, Any] | None, tool_name: str) -
         The arguments by name.
 
     Raises:
-        ToolArgumentsError: Invalid JSON (kind "invalid_json"), or JSON that is not an object
-            (kind "invalid_arguments").
+        ToolArgumentsError: Invalid JSON, including JSON nested deeper or larger than
+            `voxagent.jsonsafe.loads_bounded` accepts (kind "invalid_json"), or JSON that is not
+            an object (kind "invalid_arguments").
     """
     value: Any = arguments
     if isinstance(value, str):
@@ -84,15 +86,17 @@ def parse_arguments(arguments: str | Mapping[str, Any] | None, tool_name: str) -
         value = None
         if text:
             try:
-                value = json.loads(text)
+                # Bounded: a model can emit "[" * 50000, which json.loads recurses on.
+                value = loads_bounded(text)
                 if isinstance(value, str) and value.strip().startswith("{"):
-                    value = json.loads(value)
-            except (ValueError, RecursionError) as exc:
-                where = (
-                    f"{exc.msg} at character {exc.pos}"
-                    if isinstance(exc, json.JSONDecodeError)
-                    else type(exc).__name__
-                )
+                    value = loads_bounded(value)
+            except ValueError as exc:
+                if isinstance(exc, json.JSONDecodeError):
+                    where = f"{exc.msg} at character {exc.pos}"
+                elif isinstance(exc, JSONLimitError):
+                    where = str(exc)
+                else:
+                    where = type(exc).__name__
                 raise ToolArgumentsError(
                     f"Invalid arguments for {tool_name}: not valid JSON ({where});"
                     " send the arguments as one JSON object",

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter
+
+from voxagent.text import clean_text
 
 __all__ = [
     "DEFAULT_MAX_RESULT_CHARS",
@@ -36,7 +39,6 @@ ERROR_KINDS = frozenset(
 """Every `ToolResult.error_kind` voxagent produces."""
 
 
-
 @functools.cache
 def _any_adapter() -> TypeAdapter[Any]:
     # Built on first use: it costs a few milliseconds at import time otherwise.
@@ -50,6 +52,8 @@ class ToolResult:
     Attributes:
         content: The text the model reads: the return value serialised (a str as is, anything
             else as compact JSON) or the error message, capped with a visible truncation marker.
+            Always passed through `voxagent.text.clean_text`, so it encodes as UTF-8 whatever
+            the tool returned or raised (for example a file name from `os.fsdecode`).
         is_error: True when the call failed; `content` then explains why, for the model.
         value: The tool's raw return value on success, for the application (not sent anywhere).
         error_kind: Why it failed: "invalid_json", "invalid_arguments", "unknown_tool", "raised"
@@ -63,6 +67,13 @@ class ToolResult:
     value: Any = None
     error_kind: str | None = None
     duration_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        # Every result, success or failure, reaches the conversation through here: cleaning it
+        # once covers tool return values, exception messages and denial texts alike.
+        cleaned = clean_text(self.content)
+        if cleaned is not self.content:
+            object.__setattr__(self, "content", cleaned)  # frozen: set once, before anyone sees it
 
     @classmethod
     def failure(cls, content: str, kind: str, *, duration_s: float = 0.0) -> ToolResult:
@@ -88,6 +99,8 @@ def serialise_result(value: Any) -> str:
 
     A str is sent as is. Pydantic models, dataclasses, TypedDicts, dicts, lists, tuples, sets,
     numbers, bools, None, enums, datetimes, UUIDs and paths become compact JSON (non-ASCII kept).
+    Text that UTF-8 cannot encode (lone surrogates, for example from `os.fsdecode`) is repaired
+    with `voxagent.text.clean_text` rather than refused.
 
     Args:
         value: What the tool returned.
@@ -100,7 +113,7 @@ def serialise_result(value: Any) -> str:
             for values pydantic cannot serialise (arbitrary objects, circular references).
     """
     if isinstance(value, str):
-        return value
+        return clean_text(value)
     if isinstance(value, bytes | bytearray | memoryview):
         raise UnserialisableResultError(
             f"the tool returned {type(value).__name__}, which cannot be sent to the model"
@@ -112,11 +125,25 @@ def serialise_result(value: Any) -> str:
         return _any_adapter().dump_json(value, warnings=False).decode("utf-8")
     # pydantic's PydanticSerializationError is a ValueError.
     except (ValueError, TypeError, RecursionError) as exc:
+        if "surrogates not allowed" in str(exc):
+            # dump_json encodes to UTF-8 and refuses lone surrogates (a path from os.fsdecode
+            # inside a dict); the same data as JSON-ready Python, dumped by json, keeps them as
+            # characters that clean_text then repairs.
+            try:
+                return _dump_repaired(value)
+            except (ValueError, TypeError, RecursionError):
+                pass  # refused for another reason too: report the original one
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UnserialisableResultError(
             f"the tool returned a {type(value).__name__} that cannot be serialised to JSON"
             f" ({reason})"
         ) from exc
+
+
+def _dump_repaired(value: Any) -> str:
+    plain = _any_adapter().dump_python(value, mode="json", warnings=False)
+    # The separators match pydantic's compact output, so repaired results look like the others.
+    return clean_text(json.dumps(plain, ensure_ascii=False, separators=(",", ":")))
 
 
 def truncate(text: str, limit: int | None) -> str:
