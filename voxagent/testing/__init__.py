@@ -10,16 +10,24 @@ the tiny Voxtral model files in `voxagent.testing.tekken`.
 """
 
 from voxagent.testing.replies import Fault, Reply, ScriptedCall, ScriptItem
-from voxagent.testing.server import Rejection, ScriptedServer, TranscriptionRequest
+from voxagent.testing.server import (
+    Rejection,
+    RejectionKind,
+    ScriptedRequest,
+    ScriptedServer,
+    TranscriptionRequest,
+)
 from voxagent.testing.validation import InvalidRequest, VllmValidator
 
 __all__ = [
     "Fault",
     "InvalidRequest",
     "Rejection",
+    "RejectionKind",
     "Reply",
     "ScriptItem",
     "ScriptedCall",
+    "ScriptedRequest",
     "ScriptedServer",
     "TranscriptionRequest",
     "VllmValidator",

@@ -155,4 +155,8 @@ class Reply:
 
 
 ScriptItem = Reply | Callable[[dict[str, Any]], "Reply | Awaitable[Reply]"]
-"""A script entry: a fixed `Reply`, or a function of the request body that returns one."""
+"""A script entry: a fixed `Reply`, or a function of the request body that returns one.
+
+The function receives a `voxagent.testing.ScriptedRequest`: the body as a dict, with `.kind`
+("chat" or "transcription"). If it raises, the server answers HTTP 500 and records the exception.
+"""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import traceback
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import anyio
 import anyio.abc
@@ -28,27 +29,69 @@ from voxagent.testing.validation import InvalidRequest, VllmValidator
 from voxagent.testing.wire import CallIds, error_body, models_body
 from voxagent.testing.writer import send_reply, send_transcript
 
-__all__ = ["Rejection", "ScriptedServer", "TranscriptionRequest"]
+__all__ = [
+    "Rejection",
+    "RejectionKind",
+    "ScriptedRequest",
+    "ScriptedServer",
+    "TranscriptionRequest",
+]
 
 _CHAT = "/v1/chat/completions"
 _TRANSCRIBE = "/v1/audio/transcriptions"
 
 
+RejectionKind = Literal["invalid", "unscripted", "responder_error"]
+"""Why a request was refused: invalid as vLLM judges it, no scripted reply left, or the
+script's own responder function raised."""
+
+
 @dataclass(frozen=True)
 class Rejection:
-    """A request the server refused (invalid as vLLM judges it, or no scripted reply left).
+    """A request the server refused with an error the script did not ask for.
 
     Attributes:
         path: The request path.
         status: The HTTP status answered.
         message: The error message answered.
         body: The parsed request body, when it was JSON.
+        kind: "invalid" (vLLM would refuse it), "unscripted" (no scripted reply left) or
+            "responder_error" (a responder function raised: a bug in the test, not the agent).
+        exception: The exception a responder raised (kind "responder_error"), else None.
+        traceback: That exception's formatted traceback, else None.
     """
 
     path: str
     status: int
     message: str
     body: Any = None
+    kind: RejectionKind = "invalid"
+    exception: BaseException | None = None
+    traceback: str | None = None
+
+
+class ScriptedRequest(dict[str, Any]):
+    """What a responder function receives: the request body as a dict, plus what it was.
+
+    A plain `dict` subclass, so responders written as `lambda body: ...body["messages"]...`
+    keep working. A `default=` responder answers both chat and transcription requests (an
+    agent's background transcript prefetch sends the latter): check `request.kind`.
+
+    Attributes:
+        kind: "chat" (`/v1/chat/completions`; the parsed JSON body) or "transcription"
+            (`/v1/audio/transcriptions`; the form fields plus "file" as bytes).
+        path: The request path.
+    """
+
+    kind: Literal["chat", "transcription"]
+    path: str
+
+    def __init__(
+        self, body: dict[str, Any], kind: Literal["chat", "transcription"], path: str
+    ) -> None:
+        super().__init__(body)
+        self.kind = kind
+        self.path = path
 
 
 @dataclass(frozen=True)
@@ -64,10 +107,13 @@ class ScriptedServer:
     """An OpenAI-compatible server on 127.0.0.1 that replays a script and validates requests.
 
     Args:
-        replies: Answers to chat requests, in order: `Reply` objects or functions of the request
-            body returning one.
+        replies: Answers to chat requests, in order: `Reply` objects or functions (sync or
+            async) of the request (a `ScriptedRequest`, a dict of the body) returning one. A
+            function that raises gets HTTP 500 naming the exception, recorded in `errors`.
         transcripts: Answers to transcription requests, in order (`Reply.text("...")`, ...).
-        default: The answer once a script runs out; None answers HTTP 500 naming the problem.
+        default: The answer once a script runs out, for chat and transcription requests alike
+            (a function can tell them apart by `request.kind`); None answers HTTP 500 naming
+            the problem.
         model: The served model name.
         max_model_len: The context length reported by /v1/models and enforced.
         max_audio: The most audio items per request (vLLM's limit for Voxtral is 5).
@@ -82,7 +128,8 @@ class ScriptedServer:
     Attributes:
         requests: Every chat request body received (parsed JSON), in order.
         transcriptions: Every transcription request received, in order.
-        rejections: Requests answered with an error the script did not ask for.
+        rejections: Requests answered with an error the script did not ask for, each with a
+            `kind`: invalid, unscripted, or a responder that raised.
         headers: The headers of every request received, in order (for auth tests).
     """
 
@@ -126,7 +173,11 @@ class ScriptedServer:
 
     @property
     def errors(self) -> list[Rejection]:
-        """Alias of `rejections`: assert `server.errors == []` to prove every request was valid."""
+        """Alias of `rejections`: assert `server.errors == []` to prove every request was valid.
+
+        A responder function that raised is here too (`kind == "responder_error"`, with the
+        exception and its traceback), so a broken test script cannot pass unnoticed.
+        """
         return self.rejections
 
     @property
@@ -283,7 +334,9 @@ class ScriptedServer:
                 prompt_tokens = await anyio.to_thread.run_sync(self._validator.check, body)
             except InvalidRequest as error:
                 return await self._reject(connection, _CHAT, error, body)
-        reply = await self._next(self._replies, body, _CHAT)
+        reply = await self._next(self._replies, ScriptedRequest(body, "chat", _CHAT))
+        if isinstance(reply, Rejection):
+            return await self._refuse(connection, reply)
         if reply is None:
             return await self._exhausted(connection, _CHAT, body)
         options = body.get("stream_options")
@@ -318,22 +371,45 @@ class ScriptedServer:
                 connection, _TRANSCRIBE, InvalidRequest("no audio file"), received.fields
             )
         as_body: dict[str, Any] = {**received.fields, "file": received.file}
-        reply = await self._next(self._transcripts, as_body, _TRANSCRIBE)
+        reply = await self._next(
+            self._transcripts, ScriptedRequest(as_body, "transcription", _TRANSCRIBE)
+        )
+        if isinstance(reply, Rejection):
+            return await self._refuse(connection, reply)
         if reply is None:
             return await self._exhausted(connection, _TRANSCRIBE, received.fields)
         return await send_transcript(connection, reply)
 
     async def _next(
-        self, script: deque[ScriptItem], body: dict[str, Any], path: str
-    ) -> Reply | None:
+        self, script: deque[ScriptItem], request: ScriptedRequest
+    ) -> Reply | Rejection | None:
+        """The next answer; a `Rejection` when a responder function raised."""
         item = script.popleft() if script else self.default
         if item is None:
             return None
         if isinstance(item, Reply):
             return item
-        made = item(body)
-        if inspect.isawaitable(made):
-            made = await made
+        try:
+            made = item(request)
+            if inspect.isawaitable(made):
+                made = await made
+            if not isinstance(made, Reply):
+                raise TypeError(
+                    f"a responder must return a Reply, not {type(made).__name__}: {made!r:.80}"
+                )
+        except Exception as exc:
+            # A bug in the test's own responder. Left to propagate, it would kill the connection
+            # (and the caller would see only a dropped request); answer 500 and keep the cause.
+            name = getattr(item, "__qualname__", None) or repr(item)
+            return Rejection(
+                request.path,
+                500,
+                f"ScriptedServer: the responder {name} raised {type(exc).__name__}: {exc}",
+                dict(request),
+                kind="responder_error",
+                exception=exc,
+                traceback="".join(traceback.format_exception(exc)),
+            )
         return made
 
     async def _exhausted(self, connection: Connection, path: str, body: Any) -> bool:
@@ -345,13 +421,25 @@ class ScriptedServer:
             status=500,
             kind="InternalServerError",
         )
-        return await self._reject(connection, path, error, body)
+        return await self._reject(connection, path, error, body, kind="unscripted")
 
     async def _reject(
-        self, connection: Connection, path: str, error: InvalidRequest, body: Any
+        self,
+        connection: Connection,
+        path: str,
+        error: InvalidRequest,
+        body: Any,
+        *,
+        kind: RejectionKind = "invalid",
     ) -> bool:
-        self.rejections.append(Rejection(path, error.status, error.message, body))
+        self.rejections.append(Rejection(path, error.status, error.message, body, kind=kind))
         await _json(connection, error.status, error_body(error.status, error.message, error.kind))
+        return True
+
+    async def _refuse(self, connection: Connection, rejection: Rejection) -> bool:
+        self.rejections.append(rejection)
+        body = error_body(rejection.status, rejection.message, "InternalServerError")
+        await _json(connection, rejection.status, body)
         return True
 
 
