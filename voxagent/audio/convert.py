@@ -7,6 +7,8 @@ only way audio gets into (and out of) that shape, so the exactness tests cover e
 from __future__ import annotations
 
 import io
+import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,22 +19,40 @@ import soxr
 from voxagent.errors import AudioError
 
 __all__ = [
+    "MAX_SAMPLE_RATE",
+    "MIN_SAMPLE_RATE",
     "SAMPLE_RATE",
+    "AudioInfo",
     "Float32Array",
     "StreamResampler",
     "check_finite",
+    "check_sample_rate",
     "decode_audio",
     "encode_wav",
     "float_to_pcm16",
     "pcm16_to_float",
+    "probe_audio",
     "resample",
     "to_float32",
+    "to_frames_channels",
     "to_int16",
     "to_mono",
 ]
 
 SAMPLE_RATE = 16000
 """The rate every voxagent frame, utterance and clip uses (Voxtral's own rate)."""
+
+MIN_SAMPLE_RATE = 1_000
+"""The lowest sample rate accepted, in Hz (below it, resampling makes no speech)."""
+
+MAX_SAMPLE_RATE = 768_000
+"""The highest sample rate accepted, in Hz (the fastest audio interfaces; above it, a mistake)."""
+
+# An array whose first axis is at most this long and second longer is read as (channels, frames):
+# no real recording has more channels than this, and none is this few samples long.
+_MAX_CHANNELS_FIRST = 8
+# More channels than this, whichever axis they are on, is not audio a person recorded.
+_MAX_CHANNELS = 64
 
 Float32Array = npt.NDArray[np.float32]
 
@@ -100,6 +120,72 @@ def to_mono(samples: npt.ArrayLike) -> Float32Array:
     )
 
 
+def to_frames_channels(samples: npt.ArrayLike) -> npt.NDArray[Any]:
+    """Return a user's sample array as 1-D or (frames, channels), detecting (channels, frames).
+
+    Libraries disagree on the layout: soundfile and sounddevice give (frames, channels), librosa
+    and torchaudio give (channels, frames). A 2-D array whose first axis is short (at most 8) and
+    second longer is channels-first and is transposed; so is any 2-D array with more columns than
+    rows, since a clip is longer than its channel count. The array is not converted otherwise.
+
+    Args:
+        samples: 1-D, (frames, channels) or (channels, frames).
+
+    Raises:
+        AudioError: More than 2 dimensions, or more than 64 channels on either layout.
+    """
+    array = np.asarray(samples)
+    if array.ndim == 1:
+        return array
+    if array.ndim != 2:
+        raise AudioError(
+            f"audio arrays must be 1-D, (frames, channels) or (channels, frames); got shape "
+            f"{array.shape}",
+            hint="pass one clip: mono samples, or one row/column per channel",
+        )
+    rows, columns = array.shape
+    if rows < columns or (rows <= _MAX_CHANNELS_FIRST < columns):
+        array = array.T
+    if array.shape[1] > _MAX_CHANNELS:
+        raise AudioError(
+            f"an audio array of shape {np.asarray(samples).shape} would have {array.shape[1]}"
+            " channels",
+            hint="pass (frames, channels) or (channels, frames) with at most 64 channels",
+        )
+    return array
+
+
+def check_sample_rate(rate: object) -> int:
+    """Return `rate` as an int after checking it is a usable sample rate in Hz.
+
+    Whole-number floats (`44100.0`, as some device APIs report rates) are accepted.
+
+    Args:
+        rate: The sample rate given by the caller.
+
+    Returns:
+        The rate as an int.
+
+    Raises:
+        AudioError: Not a number, not a whole number, NaN/infinite, or outside
+            `MIN_SAMPLE_RATE`..`MAX_SAMPLE_RATE`.
+    """
+    hint = (
+        f"pass the samples' rate in Hz as an int between {MIN_SAMPLE_RATE} and"
+        f" {MAX_SAMPLE_RATE}, e.g. sample_rate=16000 or 44100"
+    )
+    if isinstance(rate, bool) or not isinstance(rate, int | float | np.integer | np.floating):
+        raise AudioError(f"sample rate must be a number of Hz, got {rate!r}", hint=hint)
+    value = float(rate)
+    if not math.isfinite(value) or value != int(value):
+        raise AudioError(f"sample rate must be a whole number of Hz, got {rate!r}", hint=hint)
+    if not MIN_SAMPLE_RATE <= value <= MAX_SAMPLE_RATE:
+        raise AudioError(
+            f"sample rate {rate!r} Hz is outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz", hint=hint
+        )
+    return int(value)
+
+
 def resample(samples: npt.ArrayLike, from_rate: int, to_rate: int = SAMPLE_RATE) -> Float32Array:
     """Resample mono float samples in one go (soxr, high quality).
 
@@ -109,7 +195,7 @@ def resample(samples: npt.ArrayLike, from_rate: int, to_rate: int = SAMPLE_RATE)
         to_rate: Wanted rate in Hz (16 kHz by default).
     """
     mono = to_mono(samples)
-    _check_rate(from_rate)
+    from_rate = check_sample_rate(from_rate)
     if from_rate == to_rate or mono.size == 0:
         return mono
     return np.asarray(soxr.resample(mono, from_rate, to_rate, quality="HQ"), dtype=np.float32)
@@ -124,7 +210,7 @@ class StreamResampler:
     """
 
     def __init__(self, from_rate: int, to_rate: int = SAMPLE_RATE) -> None:
-        _check_rate(from_rate)
+        from_rate = check_sample_rate(from_rate)
         self._stream: Any = None
         if from_rate != to_rate:
             self._stream = soxr.ResampleStream(from_rate, to_rate, 1, dtype="float32")
@@ -162,7 +248,7 @@ def float_to_pcm16(samples: npt.ArrayLike) -> bytes:
 
 def encode_wav(samples: npt.ArrayLike, sample_rate: int = SAMPLE_RATE) -> bytes:
     """Encode mono samples as a 16-bit PCM WAV file (what every server decodes)."""
-    _check_rate(sample_rate)
+    sample_rate = check_sample_rate(sample_rate)
     buffer = io.BytesIO()
     sf.write(buffer, to_int16(to_mono(samples)), sample_rate, format="WAV", subtype="PCM_16")
     return buffer.getvalue()
@@ -206,6 +292,63 @@ def decode_audio(data: bytes) -> tuple[Float32Array, int, str]:
     return samples, rate, fmt
 
 
-def _check_rate(rate: int) -> None:
-    if rate <= 0:
-        raise AudioError(f"sample rate must be positive, got {rate}", hint="pass the rate in Hz")
+@dataclass(frozen=True, slots=True)
+class AudioInfo:
+    """What `probe_audio` found in an encoded file.
+
+    Attributes:
+        format: Lower-case container name as libsndfile reports it ("wav", "flac", "ogg", "mp3").
+        sample_rate: Samples per second.
+        channels: Channel count.
+        frames: Sample frames (per channel).
+    """
+
+    format: str
+    sample_rate: int
+    channels: int
+    frames: int
+
+    @property
+    def duration_s(self) -> float:
+        """Length in seconds."""
+        return self.frames / self.sample_rate
+
+
+# probe_audio decodes this many frames at each end of the file.
+_PROBE_FRAMES = 2048
+
+
+def probe_audio(data: bytes) -> AudioInfo:
+    """Read an encoded file's header and decode its first and last frames, without decoding it all.
+
+    This proves what a server needs before it is sent: the data is a file libsndfile (and so a
+    Voxtral server) decodes, from its first sample to its last, with the length its header gives.
+
+    Args:
+        data: The encoded file.
+
+    Returns:
+        Its format, rate, channels and length.
+
+    Raises:
+        AudioError: Not audio, truncated, corrupt, or without samples.
+    """
+    hint = "use wav, flac, ogg or mp3 (anything libsndfile reads); check it is not truncated"
+    if not data:
+        raise AudioError("the audio is empty (0 bytes)", hint=hint)
+    try:
+        with sf.SoundFile(io.BytesIO(data)) as f:
+            info = AudioInfo(str(f.format).lower(), int(f.samplerate), int(f.channels), f.frames)
+            if info.frames <= 0 or info.sample_rate <= 0:
+                raise AudioError("the audio has no samples", hint=hint)
+            head = f.read(min(info.frames, _PROBE_FRAMES), dtype="float32", always_2d=True)
+            start = max(0, info.frames - _PROBE_FRAMES)
+            f.seek(start)
+            tail = f.read(info.frames - start, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise AudioError(f"cannot decode the audio: {exc}", hint=hint) from exc
+    if head.shape[0] == 0 or tail.shape[0] != info.frames - start:
+        raise AudioError(
+            f"the audio is shorter than its header says ({info.frames} frames)", hint=hint
+        )
+    return info

@@ -25,6 +25,7 @@ from voxagent.audio.convert import (
     pcm16_to_float,
     resample,
     to_float32,
+    to_frames_channels,
     to_mono,
 )
 from voxagent.errors import AudioError
@@ -156,7 +157,8 @@ class AudioFile:
         clock: Time source for `realtime` pacing; the event loop's clock by default.
 
     Raises:
-        AudioError: Missing file, directory, unreadable or unsupported format, no samples.
+        AudioError: Missing file, directory, pipe or device (stream those with `to_clip` or
+            `PCMSource`), unreadable or unsupported format, no samples.
     """
 
     def __init__(
@@ -223,6 +225,14 @@ def _file_info(path: Path) -> Any:
         raise AudioError(f"{path} is a directory, not an audio file", hint="pass a file's path")
     if not path.exists():
         raise AudioError(f"audio file not found: {path}", hint="check the path")
+    if not path.is_file():
+        # sf.info would open a FIFO in this (event loop) thread and wait for a writer forever,
+        # and a device such as /dev/zero never ends.
+        raise AudioError(
+            f"{path} is a pipe or device, not an audio file",
+            hint="pass a regular file; read a pipe with to_clip / ask(audio=...), or feed raw"
+            " PCM through PCMSource",
+        )
     try:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError) as exc:
@@ -239,14 +249,15 @@ class ArraySource:
     """Frames from samples already in memory.
 
     Args:
-        samples: 1-D or (frames, channels); float in [-1, 1] or int16 PCM; any rate.
-        sample_rate: The samples' rate in Hz.
+        samples: 1-D, (frames, channels) or (channels, frames) (see `to_frames_channels`);
+            float in [-1, 1] or int16 PCM; any rate.
+        sample_rate: The samples' rate in Hz, a whole number.
         realtime: Pace frames at the audio's speed.
         block_ms: Frame length in milliseconds.
         clock: Time source for pacing.
 
     Raises:
-        AudioError: Empty array, NaN/inf samples, unusable dtype or shape.
+        AudioError: Empty array, NaN/inf samples, unusable dtype, shape or sample rate.
     """
 
     def __init__(
@@ -258,7 +269,7 @@ class ArraySource:
         block_ms: int = 20,
         clock: Clock | None = None,
     ) -> None:
-        mono = to_mono(to_float32(samples))
+        mono = to_mono(to_float32(to_frames_channels(samples)))
         if mono.size == 0:
             raise AudioError("the audio array is empty (0 samples)", hint="pass some samples")
         _block_samples(block_ms)
