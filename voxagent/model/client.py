@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import os
 import ssl
-from collections.abc import AsyncGenerator, Awaitable, Callable
-from contextlib import aclosing
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
+from contextlib import aclosing, contextmanager
 from types import TracebackType
 from typing import Any, Literal, Self
 from urllib.parse import urlsplit
 
 import anyio
+import anyio.lowlevel
 import httpx
 
 from voxagent.audio.clip import AudioClip
-from voxagent.errors import ConfigurationError, ModelError, ModelNotFoundError, ProtocolError
-from voxagent.model.answers import decode_json, parse_chat
+from voxagent.errors import (
+    ConfigurationError,
+    ModelError,
+    ModelNotFoundError,
+    ProtocolError,
+    VoxagentError,
+)
+from voxagent.model.answers import MAX_ANSWER_CHARS, decode_json, parse_chat
 from voxagent.model.body import encode_body
 from voxagent.model.dialects import MISTRAL, VLLM, Dialect, detect_dialect
+from voxagent.model.http_errors import Redactor, public_url
 from voxagent.model.retry import RetryPolicy
 from voxagent.model.sse import SSEDecoder, StreamAssembler
 from voxagent.model.transport import Transport
@@ -36,6 +45,8 @@ def _tls_context() -> ssl.SSLContext:
     # creates. One verified context per process, built the way httpx builds it (certifi, or
     # SSL_CERT_FILE / SSL_CERT_DIR), keeps opening an Agent cheap.
     return httpx.create_ssl_context()
+
+
 _MIME = {"wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "mp3": "audio/mpeg"}
 
 
@@ -52,13 +63,23 @@ class ModelClient:
         dialect: "vllm", "mistral", a `Dialect`, or None to detect it from the URL.
         api_key: Sent as a Bearer token; for Mistral's API it defaults to $MISTRAL_API_KEY.
         http_client: An httpx client to use (its timeouts apply); None creates and owns one.
-        timeout: A float limits connect/read/write and the whole request (retries included) to
-            that many seconds; an `httpx.Timeout` sets the per-operation limits and leaves the
-            whole request at 300 s; None uses connect 10 s, read 120 s, whole request 300 s.
+        timeout: A float is the whole-request deadline in seconds: from the first attempt to
+            the last byte of the answer, retries, backoff and the whole stream included, so a
+            server trickling keep-alives or one byte a second is cut off then (with
+            `ModelTimeoutError`); it also caps each connect (at most 10 s), read and write. An
+            `httpx.Timeout` sets the per-operation limits and leaves the whole request at
+            300 s; None uses connect 10 s, read 120 s, whole request 300 s.
         retry: The retry policy (default: 3 attempts, 0.5 s base, 8 s cap).
         sleep: Awaitable sleep used between retries (inject a fake in tests).
         clock: Monotonic seconds used for deadlines.
-        max_response_bytes: The largest non-streamed answer accepted.
+        max_response_bytes: The largest non-streamed answer accepted, in bytes.
+        max_answer_chars: The longest assistant text, and the longest arguments of each tool
+            call, accepted in one answer, in characters (streamed or not); beyond it the
+            request fails with `ProtocolError` at once (a stream is not read further).
+
+    A base URL with credentials (`http://user:password@host/v1`) sends them as Basic
+    authorization; `base_url`, messages and logs show the URL without them, and the key and
+    password are redacted from any text the server echoes back.
 
     Raises:
         ConfigurationError: the dialect needs an API key and none was given or set.
@@ -77,8 +98,14 @@ class ModelClient:
         sleep: Callable[[float], Awaitable[Any]] = anyio.sleep,
         clock: Callable[[], float] = anyio.current_time,
         max_response_bytes: int = 16 * 1024 * 1024,
+        max_answer_chars: int = MAX_ANSWER_CHARS,
     ) -> None:
-        self.base_url = _normalise(base_url)
+        full_url = _normalise(base_url)
+        self._redact = Redactor.for_connection(full_url, api_key)
+        # Requests go to the URL without its userinfo (sent as a header instead), so httpx's
+        # own log lines and every message built from a request URL carry no password.
+        self.base_url = public_url(full_url)
+        self.max_answer_chars = max_answer_chars
         self.dialect = _pick_dialect(dialect, self.base_url)
         self.model = model
         if api_key is None and self.dialect.api_key_env:
@@ -89,6 +116,10 @@ class ModelClient:
                 hint=f"set {self.dialect.api_key_env} or pass api_key=",
             )
         self._headers = self.dialect.headers(api_key)
+        basic = _basic_credentials(full_url)
+        if basic is not None:
+            # What httpx did with userinfo in the URL: Basic auth, in place of a bearer key.
+            self._headers = {**self._headers, "Authorization": basic}
         if isinstance(timeout, int | float):
             http_timeout: httpx.Timeout = httpx.Timeout(float(timeout), connect=min(10.0, timeout))
             self._total: float | None = float(timeout)
@@ -104,6 +135,8 @@ class ModelClient:
             sleep=sleep,
             clock=clock,
             max_response_bytes=max_response_bytes,
+            redact=self._redact,
+            base_url=self.base_url,
         )
         self._models: list[ModelInfo] | None = None
         self._info: ModelInfo | None = None
@@ -134,21 +167,24 @@ class ModelClient:
 
     async def list_models(self) -> list[ModelInfo]:
         """Return the models the server serves (`GET /v1/models`)."""
-        deadline = self._transport.deadline(self._total)
-        response = await self._transport.send(
-            lambda: self._build("GET", "/models"), deadline=deadline, model=None
-        )
-        data = decode_json(await self._transport.read_body(response, deadline), str(response.url))
-        entries = data.get("data") if isinstance(data, dict) else None
-        if not isinstance(entries, list):
-            raise ProtocolError(f"{response.url} did not return a model list")
-        models = []
-        for entry in entries:
-            if isinstance(entry, dict) and isinstance(entry.get("id"), str):
-                length = entry.get("max_model_len")
-                models.append(ModelInfo(entry["id"], length if isinstance(length, int) else None))
-        self._models = models
-        return models
+        with self._redacting():
+            deadline = self._transport.deadline(self._total)
+            response = await self._transport.send(
+                lambda: self._build("GET", "/models"), deadline=deadline, model=None
+            )
+            url = str(response.url)
+            data = decode_json(await self._transport.read_body(response, deadline), url)
+            entries = data.get("data") if isinstance(data, dict) else None
+            if not isinstance(entries, list):
+                raise ProtocolError(f"{url} did not return a model list")
+            models = []
+            for entry in entries:
+                if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+                    length = entry.get("max_model_len")
+                    known = type(length) is int and length > 0
+                    models.append(ModelInfo(entry["id"], length if known else None))
+            self._models = models
+            return models
 
     async def resolve_model(self) -> ModelInfo:
         """Return the model requests will use, with its context length; asks the server once.
@@ -169,9 +205,11 @@ class ModelClient:
             if info.id == self.model:
                 self._info = info
                 return info
-        raise ModelNotFoundError(
-            f"{self.base_url} does not serve model {self.model!r}",
-            hint=f"the server serves: {', '.join(m.id for m in models) or 'nothing'}",
+        raise self._redact.error(
+            ModelNotFoundError(
+                f"{self.base_url} does not serve model {self.model!r}",
+                hint=f"the server serves: {', '.join(m.id for m in models) or 'nothing'}",
+            )
         )
 
     async def chat(
@@ -212,9 +250,11 @@ class ModelClient:
             seed=seed,
             extra_body=extra_body,
         )
-        response, deadline = await self._post_chat(body)
-        data = decode_json(await self._transport.read_body(response, deadline), str(response.url))
-        return parse_chat(data, str(response.url))
+        with self._redacting():
+            response, deadline = await self._post_chat(body)
+            url = str(response.url)
+            data = decode_json(await self._transport.read_body(response, deadline), url)
+            return parse_chat(data, url, max_chars=self.max_answer_chars)
 
     async def stream_chat(
         self,
@@ -250,36 +290,46 @@ class ModelClient:
             seed=seed,
             extra_body=extra_body,
         )
-        response, deadline = await self._post_chat(body)
-        url = str(response.url)
-        decoder = SSEDecoder()
-        assembler = StreamAssembler()
-        done = False
-        try:
-            async with aclosing(self._transport.iter_bytes(response, deadline)) as chunks:
-                async for part in chunks:
-                    for payload in decoder.feed(part):
-                        if done:
-                            continue
+        with self._redacting():
+            response, deadline = await self._post_chat(body)
+            url = str(response.url)
+            decoder = SSEDecoder()
+            assembler = StreamAssembler(
+                max_text_chars=self.max_answer_chars,
+                max_argument_chars=self.max_answer_chars,
+                source=url,
+            )
+            done = False
+            try:
+                async with aclosing(self._transport.iter_bytes(response, deadline)) as chunks:
+                    async for part in chunks:
+                        payloads = decoder.feed(part)
+                        if not payloads:
+                            # A part of blank lines or keep-alive comments: nothing to hand
+                            # on, so nothing else would let the event loop run other tasks.
+                            await anyio.lowlevel.checkpoint()
+                        for payload in payloads:
+                            if done:
+                                continue
+                            if payload.strip() == "[DONE]":
+                                done = True
+                                continue
+                            for item in assembler.feed(decode_json(payload, url)):
+                                yield item
+                    for payload in decoder.close():
                         if payload.strip() == "[DONE]":
                             done = True
-                            continue
-                        for item in assembler.feed(decode_json(payload.encode(), url)):
-                            yield item
-                for payload in decoder.close():
-                    if payload.strip() == "[DONE]":
-                        done = True
-                    elif not done:
-                        for item in assembler.feed(decode_json(payload.encode(), url)):
-                            yield item
-        finally:
-            await response.aclose()
-        if not done and assembler.finish_reason is None:
-            raise ProtocolError(
-                f"{url} ended the stream before it finished (no finish_reason, no [DONE])",
-                hint="the server or a proxy cut the connection; the turn was not completed",
-            )
-        items, result = assembler.finish()
+                        elif not done:
+                            for item in assembler.feed(decode_json(payload, url)):
+                                yield item
+            finally:
+                await response.aclose()
+            if not done and assembler.finish_reason is None:
+                raise ProtocolError(
+                    f"{url} ended the stream before it finished (no finish_reason, no [DONE])",
+                    hint="the server or a proxy cut the connection; the turn was not completed",
+                )
+            items, result = assembler.finish()
         for item in items:
             yield item
         yield StreamDone(result)
@@ -304,6 +354,17 @@ class ModelClient:
             model: The transcription model; default: the dialect's (Mistral's API:
                 voxtral-mini-latest), else the chat model.
         """
+        with self._redacting():
+            return await self._transcribe(clip, language, max_completion_tokens, temperature, model)
+
+    async def _transcribe(
+        self,
+        clip: AudioClip,
+        language: str | None,
+        max_completion_tokens: int,
+        temperature: float,
+        model: str | None,
+    ) -> str:
         model = model or self.dialect.transcription_model or await self._model_name()
         fields = {"model": model, "temperature": str(temperature)}
         fields.update(self.dialect.transcription_fields(max_completion_tokens))
@@ -325,6 +386,19 @@ class ModelClient:
         if not isinstance(data, dict) or not isinstance(data.get("text"), str):
             raise ProtocolError(f"{response.url} returned no transcription text")
         return str(data["text"])
+
+    @contextmanager
+    def _redacting(self) -> Iterator[None]:
+        """Remove the API key and URL credentials from any error leaving the block.
+
+        Every message built from what the server sent (an echoed header in an error page, a
+        stream error, a non-JSON preview) passes here on its way to the caller.
+        """
+        try:
+            yield
+        except VoxagentError as exc:
+            self._redact.error(exc)
+            raise
 
     async def _post_chat(self, body: dict[str, Any]) -> tuple[httpx.Response, float]:
         """Send a chat body (retried as the policy allows); return the response and its deadline."""
@@ -399,6 +473,15 @@ class ModelClient:
         if url is None:  # parsed once per endpoint: httpx would re-parse the string every request
             url = self._urls[path] = httpx.URL(self.base_url + path)
         return self._transport.http.build_request(method, url, headers=headers, **kwargs)
+
+
+def _basic_credentials(url: str) -> str | None:
+    """The Basic authorization header value for a URL's userinfo, or None without one."""
+    parsed = httpx.URL(url)
+    if not (parsed.username or parsed.password):
+        return None
+    pair = f"{parsed.username}:{parsed.password}".encode()
+    return "Basic " + base64.b64encode(pair).decode("ascii")
 
 
 def _normalise(base_url: str) -> str:

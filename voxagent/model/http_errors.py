@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import json
+import base64
 import re
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TypeVar
+from urllib.parse import unquote, urljoin, urlsplit
 
 from voxagent.errors import (
     AuthenticationError,
@@ -16,9 +18,20 @@ from voxagent.errors import (
     RateLimitError,
     ServerError,
     ServerUnavailableError,
+    VoxagentError,
 )
+from voxagent.jsonsafe import loads_bounded
 
-__all__ = ["ModelTimeoutError", "error_from_response", "server_message", "unreachable_error"]
+__all__ = [
+    "ModelTimeoutError",
+    "Redactor",
+    "error_from_response",
+    "public_url",
+    "redirect_error",
+    "server_message",
+    "unreachable_error",
+    "url_credentials",
+]
 
 _CONTEXT_PATTERNS = re.compile(
     r"maximum context length|max_model_len|prompt is too long|too many tokens|context length",
@@ -27,6 +40,12 @@ _CONTEXT_PATTERNS = re.compile(
 _AUDIO_LIMIT = re.compile(r"At most \d+ audio", re.IGNORECASE)
 _TOOL_ID = re.compile(r"tool.?call.?id|tool call id|\bid\b.*9|3280", re.IGNORECASE)
 _MAX_MESSAGE = 2000
+# scheme://userinfo@ ; greedy up to the last "@" before the path, as urlsplit reads a netloc.
+_USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#]*@")
+# Shorter "secrets" would redact ordinary words out of every message; they protect nothing.
+_MIN_SECRET = 4
+REDACTED = "[redacted]"
+_E = TypeVar("_E", bound=BaseException)
 
 
 class ModelTimeoutError(ServerUnavailableError):
@@ -43,7 +62,7 @@ def server_message(body: bytes) -> str | None:
     if not text:
         return None
     try:
-        data: Any = json.loads(text)
+        data: Any = loads_bounded(text)
     except ValueError:
         return text[:_MAX_MESSAGE]
     found = _message_in(data)
@@ -155,3 +174,142 @@ def unreachable_error(url: str, reason: str, *, timeout: bool = False) -> Server
         f"cannot reach {url}: {reason}",
         hint="is the server running? start one with `voxagent serve`, or pass --base-url",
     )
+
+
+def public_url(url: object) -> str:
+    """Return `url` as text without its userinfo (`user:password@`), for messages and logs."""
+    return _USERINFO.sub(r"\1", str(url), count=1)
+
+
+def url_credentials(url: str) -> list[str]:
+    """The secrets a URL's userinfo carries, in every form they may be echoed back in.
+
+    That is the raw and percent-decoded password, the whole `user:password`, and the Basic
+    authorization value built from them. A lone user name (`https://TOKEN@host`) is a token too.
+    """
+    match = _USERINFO.match(url)
+    if match is None:
+        return []
+    userinfo = match.group(0)[len(match.group(1)) : -1]
+    user, has_password, password = userinfo.partition(":")
+    plain = f"{unquote(user)}:{unquote(password)}"
+    found = [userinfo, plain, base64.b64encode(plain.encode()).decode("ascii")]
+    if has_password:
+        found += [password, unquote(password)]
+    else:
+        found += [user, unquote(user)]
+    return found
+
+
+class Redactor:
+    """Removes secrets (an API key, URL credentials) from text bound for a message or a log.
+
+    Servers and proxies echo requests back (headers in an error page, a key in a stream error),
+    and a base URL may carry `user:password@`; none of it may reach an exception, a log line
+    or an event.
+
+    Args:
+        secrets: The texts to remove; empty and very short ones are ignored.
+    """
+
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        found = {secret for secret in secrets if secret and len(secret) >= _MIN_SECRET}
+        # Longest first, so a secret containing another is removed whole.
+        self.secrets = tuple(sorted(found, key=len, reverse=True))
+
+    @classmethod
+    def for_connection(cls, url: str, api_key: str | None) -> Redactor:
+        """The redactor for a client of `url` (with its userinfo, if any) using `api_key`."""
+        return cls([api_key, *url_credentials(url)])
+
+    def __call__(self, text: str) -> str:
+        """Return `text` with every secret replaced by "[redacted]"."""
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+    def data(self, raw: bytes) -> bytes:
+        """Return `raw` (UTF-8 bytes) with every secret replaced."""
+        for secret in self.secrets:
+            encoded = secret.encode()
+            if encoded in raw:
+                raw = raw.replace(encoded, REDACTED.encode())
+        return raw
+
+    def error(self, exc: _E) -> _E:
+        """Remove the secrets from a `VoxagentError` (and those it was raised from), in place."""
+        if not self.secrets:
+            return exc
+        current: BaseException | None = exc
+        seen: set[int] = set()
+        while isinstance(current, VoxagentError) and id(current) not in seen:
+            seen.add(id(current))
+            current.message = self(current.message)
+            if current.hint:
+                current.hint = self(current.hint)
+            current.args = tuple(self(a) if isinstance(a, str) else a for a in current.args)
+            if isinstance(current, ModelError) and current.server_message:
+                current.server_message = self(current.server_message)
+            current = current.__cause__ or current.__context__
+        return exc
+
+
+def redirect_error(
+    url: str, status: int, location: str | None, *, base_url: str | None = None
+) -> ProtocolError:
+    """Build the error for a redirect, which voxagent does not follow.
+
+    Args:
+        url: The request URL.
+        status: The 3xx status.
+        location: The Location header, when there was one.
+        base_url: The API root the request was made under, to suggest the new one.
+    """
+    what = f"{url} answered HTTP {status}"
+    if not location:
+        return ProtocolError(
+            f"{what} (a redirect) without saying where to",
+            hint="point base_url at the server's API root itself",
+            status_code=status,
+        )
+    target = urljoin(url, location)
+    suggestion = _suggested_base(url, target, base_url)
+    if _origin(target) != _origin(url):
+        return ProtocolError(
+            f"{what}: the server redirected to {_origin(target)}; voxagent does not follow "
+            f"redirects across origins: point base_url at {suggestion}",
+            hint="a redirect to another host would carry the request (and its API key) there; "
+            "change base_url yourself if that host is the right one",
+            status_code=status,
+        )
+    return ProtocolError(
+        f"{what}: the server redirected to {public_url(target)}; voxagent does not follow "
+        f"redirects: point base_url at {suggestion}",
+        hint="the API root moved, or a trailing slash or path prefix differs",
+        status_code=status,
+    )
+
+
+def _origin(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return public_url(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{host}" + (f":{port}" if port is not None and port != default else "")
+
+
+def _suggested_base(url: str, target: str, base_url: str | None) -> str:
+    """Where base_url should point so that the request lands on `target` directly."""
+    target = public_url(target).split("?", 1)[0].split("#", 1)[0]
+    if base_url and url.startswith(base_url):
+        endpoint = url[len(base_url) :].split("?", 1)[0]
+        if endpoint and target.rstrip("/").endswith(endpoint):
+            return target.rstrip("/")[: -len(endpoint)]
+    return f"{_origin(target)}/v1"

@@ -17,7 +17,12 @@ import anyio
 import httpx
 
 from voxagent.errors import ConfigurationError, ModelError, ProtocolError
-from voxagent.model.http_errors import error_from_response, unreachable_error
+from voxagent.model.http_errors import (
+    Redactor,
+    error_from_response,
+    redirect_error,
+    unreachable_error,
+)
 from voxagent.model.retry import RetryPolicy, parse_retry_after
 
 __all__ = ["Transport"]
@@ -38,6 +43,8 @@ class Transport:
         sleep: Awaitable sleep (injected so tests do not wait).
         clock: Monotonic seconds (injected alongside `sleep`).
         max_response_bytes: The largest successful body read into memory.
+        redact: Removes the API key and URL credentials from error bodies and log lines.
+        base_url: The API root requests are made under (to suggest a new one on a redirect).
     """
 
     def __init__(
@@ -48,8 +55,12 @@ class Transport:
         sleep: Callable[[float], Awaitable[Any]],
         clock: Callable[[], float],
         max_response_bytes: int,
+        redact: Redactor | None = None,
+        base_url: str | None = None,
     ) -> None:
         self.http = http
+        self._redact = redact or Redactor()
+        self._base_url = base_url
         self.retry = retry
         self._sleep = sleep
         self._clock = clock
@@ -110,11 +121,19 @@ class Transport:
                 error = unreachable_error(url, _describe(exc))
                 retryable = True
             else:
-                if response.status_code < 400:
-                    _log.debug("%s %s -> %d", request.method, url, response.status_code)
+                status = response.status_code
+                if 300 <= status < 400 and status != 304:
+                    # Not followed (httpx's default): a redirect to another origin would carry
+                    # the request, and its key, there. The error says where it pointed.
+                    await response.aclose()
+                    location = response.headers.get("location")
+                    raise redirect_error(url, status, location, base_url=self._base_url)
+                if status < 400:
+                    _log.debug("%s %s -> %d", request.method, url, status)
                     return response
                 try:
-                    body = _redact(await self._read_error_body(response, deadline, url), request)
+                    body = await self._read_error_body(response, deadline, url)
+                    body = self._redact.data(_redact(body, request))
                 finally:
                     await response.aclose()
                 names = await served() if served and response.status_code == 404 else None
@@ -125,7 +144,13 @@ class Transport:
                 retry_after = parse_retry_after(
                     response.headers.get("retry-after"), date_header=response.headers.get("date")
                 )
-            _log.debug("%s %s failed (attempt %d): %s", request.method, url, attempt, error.message)
+            _log.debug(
+                "%s %s failed (attempt %d): %s",
+                request.method,
+                url,
+                attempt,
+                self._redact(error.message),
+            )
             if not retryable or attempt >= self.retry.max_attempts:
                 raise error
             delay = self.retry.backoff(attempt, retry_after)

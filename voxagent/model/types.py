@@ -88,14 +88,22 @@ class TextDelta:
 
 @dataclass(frozen=True, slots=True)
 class ToolCallReady:
-    """A streamed tool call whose arguments are complete (dispatch it now).
+    """A streamed tool call, ready to dispatch (each call is emitted once).
 
-    Emitted as soon as the call's arguments form a complete JSON value, or when the next call
-    starts, or when the stream finishes, whichever comes first; each call is emitted once.
+    Emitted as soon as the call's name is complete and its arguments parse as a JSON object;
+    a call not ready by then is emitted when the answer finishes. Switching between calls'
+    fragments never emits an unfinished one.
+
+    Attributes:
+        index: The call's position in the answer (the order of `ChatResponse.tool_calls`).
+        call: The call, its arguments as the model wrote them (repaired of vLLM's artifact).
+        truncated: The answer was cut at max_tokens (finish_reason "length") before this call's
+            arguments were complete: do not run it, tell the model it was cut off.
     """
 
     index: int
     call: ToolCall
+    truncated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
