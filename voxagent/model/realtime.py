@@ -18,6 +18,8 @@ so the server's transcript stays whole; deltas already yielded are not repeated.
 
 from __future__ import annotations
 
+import logging
+import re
 import sys
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, aclosing
@@ -29,8 +31,9 @@ import anyio.abc
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import WebSocketException
 
-from voxagent.errors import ConfigurationError, ServerUnavailableError
+from voxagent.errors import ConfigurationError, ServerUnavailableError, VoxagentError
 from voxagent.events import TranscriptDelta, TranscriptFinal
+from voxagent.model.http_errors import REDACTED, Redactor, public_url
 from voxagent.model.realtime_audio import RealtimeTimings, Utterance
 from voxagent.model.realtime_connection import (
     Connection,
@@ -77,6 +80,25 @@ class _DroppedError(Exception):
     pass
 
 
+# websockets logs every handshake header at DEBUG, credentials included.
+_AUTH_HEADER = re.compile(r"^([<>] (?:proxy-)?authorization: ).*$", re.IGNORECASE | re.DOTALL)
+
+
+class _RedactingLogger(logging.LoggerAdapter[logging.Logger]):
+    """The websockets client's logger, minus authorization headers and known secrets."""
+
+    def __init__(self, logger: logging.Logger, redact: Redactor) -> None:
+        super().__init__(logger, {})
+        self._redact = redact
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if not self.isEnabledFor(level):
+            return
+        text = str(msg) % args if args else str(msg)
+        text = _AUTH_HEADER.sub(rf"\g<1>{REDACTED}", text)
+        self.logger.log(level, "%s", self._redact(text), **kwargs)
+
+
 class RealtimeTranscriber:
     """A realtime transcription session: one websocket, many utterances, one at a time.
 
@@ -115,11 +137,19 @@ class RealtimeTranscriber:
         done_timeout: float = 30.0,
         clock: Callable[[], float] = anyio.current_time,
     ) -> None:
-        self.url = protocol.url(base_url, model)
+        self._connect_url = protocol.url(base_url, model)
+        self.url = public_url(self._connect_url)
+        """The websocket URL, as messages show it (without credentials)."""
         self.model = model
         self.protocol = protocol
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._redact = Redactor.for_connection(self._connect_url, api_key)
         self._connect_fn = connect
+        self._connect_options: dict[str, Any] = {}
+        if connect is ws_connect:
+            # Only websockets' own connect takes a logger; an injected one keeps its signature.
+            logger = logging.getLogger("websockets.client")
+            self._connect_options["logger"] = _RedactingLogger(logger, self._redact)
         self._max_reconnects = max_reconnects
         self._reconnect_delay = reconnect_delay
         self._queue_frames = send_queue_frames
@@ -142,8 +172,10 @@ class RealtimeTranscriber:
         stack.push_async_callback(self._shutdown)
         try:
             await self._open_with_retries()
-        except BaseException:
+        except BaseException as exc:
             await self._close_stack(stack)
+            if isinstance(exc, VoxagentError):
+                self._redact.error(exc)
             raise
         self._stack = stack
         return self
@@ -187,6 +219,16 @@ class RealtimeTranscriber:
             ServerUnavailableError: The socket dropped more than max_reconnects times.
             AudioError: The source yielded audio that is not mono 16 kHz.
         """
+        try:
+            async with aclosing(self._transcribe(source)) as events:
+                async for event in events:
+                    yield event
+        except VoxagentError as exc:
+            # Server messages, dropped-socket reasons and URLs may echo the key or a password.
+            self._redact.error(exc)
+            raise
+
+    async def _transcribe(self, source: AsyncIterable[Any]) -> AsyncGenerator[RealtimeEvent, None]:
         if self._tg is None:
             raise ConfigurationError(
                 "RealtimeTranscriber used outside `async with`",
@@ -318,7 +360,10 @@ class RealtimeTranscriber:
         assert self._tg is not None  # only called inside `async with`
         with anyio.fail_after(self._open_timeout):
             ws = await self._connect_fn(
-                self.url, additional_headers=self._headers, open_timeout=self._open_timeout
+                self._connect_url,
+                additional_headers=self._headers,
+                open_timeout=self._open_timeout,
+                **self._connect_options,
             )
             self.connections_opened += 1
             inbox, items = anyio.create_memory_object_stream[Item](64)

@@ -17,6 +17,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from websockets.exceptions import WebSocketException
 
 from voxagent.errors import ProtocolError
+from voxagent.jsonsafe import loads_bounded
 from voxagent.model.realtime_audio import Utterance, to_pcm16
 from voxagent.model.realtime_protocol import RealtimeProtocol, ServerDelta, ServerDone, ServerError
 
@@ -149,7 +150,7 @@ async def read_messages(
                 if isinstance(raw, bytes):
                     raw = raw.decode("utf-8", errors="replace")
                 try:
-                    data = json.loads(raw)
+                    data = loads_bounded(raw)
                 except ValueError:
                     raise ProtocolError(
                         f"realtime server sent non-JSON text: {raw[:200]!r}",
