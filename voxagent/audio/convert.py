@@ -285,8 +285,9 @@ def decode_audio(data: bytes) -> tuple[Float32Array, int, str]:
             samples = f.read(dtype="float32", always_2d=True)
             rate, fmt = int(f.samplerate), str(f.format).lower()
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        reason = getattr(exc, "error_string", None) or str(exc)  # str() names the BytesIO
         raise AudioError(
-            f"cannot decode the audio: {exc}",
+            f"cannot decode the audio: {reason}",
             hint="use wav, flac, ogg or mp3 (anything libsndfile reads); check it is not truncated",
         ) from exc
     return samples, rate, fmt
@@ -346,7 +347,9 @@ def probe_audio(data: bytes) -> AudioInfo:
             f.seek(start)
             tail = f.read(info.frames - start, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise AudioError(f"cannot decode the audio: {exc}", hint=hint) from exc
+        # LibsndfileError's str() names the BytesIO object; its error_string is the reason.
+        reason = getattr(exc, "error_string", None) or str(exc)
+        raise AudioError(f"cannot decode the audio: {reason}", hint=hint) from exc
     if head.shape[0] == 0 or tail.shape[0] != info.frames - start:
         raise AudioError(
             f"the audio is shorter than its header says ({info.frames} frames)", hint=hint

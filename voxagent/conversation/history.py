@@ -223,6 +223,32 @@ class Conversation:
         plan = make_plan(self._turns, self.instructions, budget or Budget(), tools)
         return render_plan(plan, self.instructions, dialect)
 
+    def check_fits(
+        self,
+        budget: Budget,
+        *,
+        text: str | None = None,
+        audio: AudioClip | None = None,
+        tools: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Check that a user turn would fit the context, without adding it.
+
+        Call it before `add_user` for input that may be too long (a two-hour recording): a turn
+        that does not fit makes every later `render` fail until it is gone, so it is better
+        never recorded. Older turns are compacted or dropped exactly as `render` would.
+
+        Args:
+            budget: The limits the next request is rendered with.
+            text: The turn's text, if any.
+            audio: The turn's audio, if any.
+            tools: The tools sent with the request.
+
+        Raises:
+            ContextLengthError: The turn alone does not fit; its hint says how much audio does.
+        """
+        candidate = UserTurn(clean_text(text) if text else None, audio, None, 0.0)
+        make_plan([*self._turns, candidate], self.instructions, budget, tools)
+
     def audio_to_transcribe(
         self, budget: Budget, tools: list[dict[str, Any]] | None = None
     ) -> list[UserTurn]:

@@ -27,8 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from voxagent.audio.clip import AudioClip
 from voxagent.conversation.turns import AssistantTurn, ToolResultTurn, Turn, UserTurn
-from voxagent.errors import ConversationError
+from voxagent.errors import AudioError, ConversationError
+from voxagent.jsonsafe import JSONLimitError, loads_bounded
 from voxagent.model.types import ToolCall
+from voxagent.text import clean_text
 
 if TYPE_CHECKING:
     from voxagent.conversation.history import Conversation
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
+    "MAX_FILE_BYTES",
     "conversation_from_dict",
     "conversation_to_dict",
     "load_conversation",
@@ -45,33 +48,44 @@ __all__ = [
 FORMAT_NAME = "voxagent.conversation"
 FORMAT_VERSION = 1
 _HINT = "The file is truncated or was edited; restore it from a backup or start a new conversation."
+_AUDIO_HINT = (
+    "That turn's audio is damaged or was edited: restore the file from a backup, or remove the"
+    " turn's audio (keep its text or transcript) and load again."
+)
+MAX_FILE_BYTES = 512 * 1024 * 1024
+"""The largest conversation file `load_conversation` reads (at ~2.5 MB per audio minute, 3 h)."""
+# A stored clip is longer than this only when its duration was edited (one turn is minutes).
+_MAX_CLIP_SECONDS = 24 * 3600.0
+# Stored and decoded durations of a clip may differ by rounding, never by more than this.
+_DURATION_TOLERANCE_S = 0.005
+# Audio formats a chat server accepts, as AudioClip.format names them.
+_AUDIO_FORMATS = frozenset({"wav", "flac", "ogg", "mp3"})
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+def _finite(value: Any) -> Any:
+    # Runs before the range checks, so NaN is named as such rather than as out of range.
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"must be a finite number, not {value}")
+    return value
+
+
 class _Audio(_Model):
     format: str = Field(min_length=1)
-    duration_s: float = Field(gt=0)
-    data: str
+    duration_s: float = Field(gt=0, le=_MAX_CLIP_SECONDS)
+    # Decoded (and checked as audio) once, in _clip_from_model, where the turn's index is known.
+    data: str = Field(min_length=1)
 
-    @field_validator("duration_s")
-    @classmethod
-    def _finite(cls, value: float) -> float:
-        if not math.isfinite(value):
-            raise ValueError("duration_s must be finite")
-        return value
+    _duration_finite = field_validator("duration_s", mode="before")(_finite)
 
-    @field_validator("data")
-    @classmethod
-    def _base64(cls, value: str) -> str:
-        try:
-            if not base64.b64decode(value, validate=True):
-                raise ValueError("audio data is empty")
-        except binascii.Error as error:
-            raise ValueError(f"audio data is not valid base64: {error}") from error
-        return value
+
+class _Stamped(_Model):
+    created_at: float
+
+    _created_finite = field_validator("created_at", mode="before")(_finite)
 
 
 class _Call(_Model):
@@ -80,28 +94,25 @@ class _Call(_Model):
     arguments: str
 
 
-class _User(_Model):
+class _User(_Stamped):
     kind: Literal["user"]
     uid: str
-    created_at: float
     text: str | None = None
     audio: _Audio | None = None
     transcript: str | None = None
 
 
-class _Assistant(_Model):
+class _Assistant(_Stamped):
     kind: Literal["assistant"]
     uid: str
-    created_at: float
     text: str | None = None
     tool_calls: list[_Call] = []
     id_map: dict[str, str] = {}
 
 
-class _Result(_Model):
+class _Result(_Stamped):
     kind: Literal["tool_result"]
     uid: str
-    created_at: float
     call_id: str
     name: str
     content: str
@@ -122,14 +133,30 @@ def _turn_to_dict(turn: Turn) -> dict[str, Any]:
         if turn.audio is not None:
             clip = turn.audio
             audio = {"format": clip.format, "duration_s": clip.duration_s, "data": clip.to_base64()}
-        return {"kind": "user", **base, "text": turn.text, "audio": audio,
-                "transcript": turn.transcript}
+        return {
+            "kind": "user",
+            **base,
+            "text": turn.text,
+            "audio": audio,
+            "transcript": turn.transcript,
+        }
     if isinstance(turn, AssistantTurn):
         calls = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in turn.tool_calls]
-        return {"kind": "assistant", **base, "text": turn.text, "tool_calls": calls,
-                "id_map": dict(turn.id_map)}
-    return {"kind": "tool_result", **base, "call_id": turn.call_id, "name": turn.name,
-            "content": turn.content, "is_error": turn.is_error}
+        return {
+            "kind": "assistant",
+            **base,
+            "text": turn.text,
+            "tool_calls": calls,
+            "id_map": dict(turn.id_map),
+        }
+    return {
+        "kind": "tool_result",
+        **base,
+        "call_id": turn.call_id,
+        "name": turn.name,
+        "content": turn.content,
+        "is_error": turn.is_error,
+    }
 
 
 def conversation_to_dict(conversation: Conversation) -> dict[str, Any]:
@@ -142,19 +169,68 @@ def conversation_to_dict(conversation: Conversation) -> dict[str, Any]:
     }
 
 
-def _turn_from_model(model: _User | _Assistant | _Result) -> Turn:
+def _clean(text: str | None) -> str | None:
+    return None if text is None else clean_text(text)
+
+
+def _clip_from_model(audio: _Audio, index: int) -> AudioClip:
+    """Decode a stored clip, proving it is audio a server decodes, of the length stored."""
+    from voxagent.audio.convert import probe_audio
+
+    def refuse(problem: str) -> ConversationError:
+        return ConversationError(f"turn {index} (user): audio: {problem}", hint=_AUDIO_HINT)
+
+    if audio.format not in _AUDIO_FORMATS:
+        raise refuse(f"format {audio.format!r} is not one of {', '.join(sorted(_AUDIO_FORMATS))}")
+    try:
+        data = base64.b64decode(audio.data, validate=True)
+    except binascii.Error as error:
+        raise refuse(f"data is not valid base64 ({error})") from error
+    try:
+        info = probe_audio(data)
+    except AudioError as error:
+        raise refuse(error.message) from error
+    if info.format != audio.format:
+        raise refuse(f"data is {info.format}, but the turn says {audio.format}")
+    if info.channels != 1:
+        raise refuse(f"{info.channels} channels; chat servers take mono audio only")
+    if abs(info.duration_s - audio.duration_s) > _DURATION_TOLERANCE_S:
+        raise refuse(
+            f"duration_s says {audio.duration_s:g} s, but the audio lasts {info.duration_s:.3f} s"
+        )
+    return AudioClip(data=data, format=audio.format, duration_s=audio.duration_s)
+
+
+def _turn_from_model(model: _User | _Assistant | _Result, index: int) -> Turn:
+    # A file may carry any escaped character ("\\ud800" included); clean every text field as
+    # the conversation's add_* methods do, so a loaded conversation always renders and saves.
+    uid = clean_text(model.uid)
     if isinstance(model, _User):
-        clip = None
-        if model.audio is not None:
-            audio = model.audio
-            data = base64.b64decode(audio.data)
-            clip = AudioClip(data=data, format=audio.format, duration_s=audio.duration_s)
-        return UserTurn(model.text, clip, model.transcript, model.created_at, model.uid)
+        clip = None if model.audio is None else _clip_from_model(model.audio, index)
+        return UserTurn(_clean(model.text), clip, _clean(model.transcript), model.created_at, uid)
     if isinstance(model, _Assistant):
-        calls = tuple(ToolCall(c.id, c.name, c.arguments) for c in model.tool_calls)
-        return AssistantTurn(model.text, calls, model.created_at, dict(model.id_map), model.uid)
-    return ToolResultTurn(model.call_id, model.name, model.content, model.is_error,
-                          model.created_at, model.uid)
+        calls = tuple(
+            ToolCall(clean_text(c.id), clean_text(c.name), clean_text(c.arguments))
+            for c in model.tool_calls
+        )
+        id_map = {clean_text(k): clean_text(v) for k, v in model.id_map.items()}
+        return AssistantTurn(_clean(model.text), calls, model.created_at, id_map, uid)
+    return ToolResultTurn(
+        clean_text(model.call_id),
+        clean_text(model.name),
+        clean_text(model.content),
+        model.is_error,
+        model.created_at,
+        uid,
+    )
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    # ("turns", 3, "user", "audio", "duration_s") -> "turn 3 (user): audio.duration_s"
+    if len(loc) >= 3 and loc[0] == "turns" and isinstance(loc[1], int):
+        rest = ".".join(str(part) for part in loc[3:])
+        return f"turn {loc[1]} ({loc[2]})" + (f": {rest}" if rest else "")
+    return ".".join(str(part) for part in loc) or "top level"
 
 
 def conversation_from_dict(data: Any, *, clock: Callable[[], float]) -> Conversation:
@@ -175,15 +251,16 @@ def conversation_from_dict(data: Any, *, clock: Callable[[], float]) -> Conversa
         saved = _Saved.model_validate(data)
     except ValidationError as error:
         first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "top level"
+        where = _where(tuple(first["loc"]))
         raise ConversationError(
             f"Not a valid saved conversation: {where}: {first['msg']} "
             f"({error.error_count()} problem(s))",
             hint=_HINT,
         ) from error
-    conversation = Conversation(saved.instructions, clock=clock)
-    for model in saved.turns:
-        conversation._restore(_turn_from_model(model))  # storage is part of the conversation
+    conversation = Conversation(saved.instructions, clock=clock)  # cleans the instructions
+    for index, model in enumerate(saved.turns):
+        # _restore is private to the conversation, and storage is part of it.
+        conversation._restore(_turn_from_model(model, index))
     return conversation
 
 
@@ -197,7 +274,11 @@ def save_conversation(conversation: Conversation, path: Path) -> None:
     directory = path.parent if str(path.parent) else Path(".")
     try:
         handle = tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=directory, prefix=f".{path.name}.", suffix=".tmp",
+            "w",
+            encoding="utf-8",
+            dir=directory,
+            prefix=f".{path.name}.",
+            suffix=".tmp",
             delete=False,
         )
         try:
@@ -216,6 +297,15 @@ def save_conversation(conversation: Conversation, path: Path) -> None:
         ) from error
 
 
+def _read_text(path: Path) -> str:
+    # Bounded before decoding: a huge file (or /dev/zero) must not be read whole into memory.
+    with path.open("rb") as handle:
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise OSError(0, f"larger than the {MAX_FILE_BYTES // (1024 * 1024)} MB limit")
+    return data.decode("utf-8")
+
+
 def load_conversation(path: Path, *, clock: Callable[[], float]) -> Conversation:
     """Read and validate a conversation file written by `save_conversation`.
 
@@ -223,7 +313,7 @@ def load_conversation(path: Path, *, clock: Callable[[], float]) -> Conversation
         ConversationError: The file is missing, unreadable, not JSON, or not a valid conversation.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _read_text(path)
     except (OSError, UnicodeDecodeError) as error:
         why = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
         raise ConversationError(
@@ -231,11 +321,10 @@ def load_conversation(path: Path, *, clock: Callable[[], float]) -> Conversation
             hint="Check the path; conversation files are written by Conversation.save.",
         ) from error
     try:
-        data = json.loads(text)
-    except RecursionError as error:  # hostile nesting: refuse it like any other bad file
+        data = loads_bounded(text, max_bytes=MAX_FILE_BYTES)
+    except JSONLimitError as error:  # hostile nesting or size: refuse it like any other bad file
         raise ConversationError(
-            f"Conversation file {path} is not a conversation (JSON nested too deeply)",
-            hint=_HINT,
+            f"Conversation file {path} is not a conversation ({error})", hint=_HINT
         ) from error
     except json.JSONDecodeError as error:
         raise ConversationError(
