@@ -1,0 +1,255 @@
+"""When a streamed tool call is dispatched, truncation marks, caps, and linear-time parsing."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from voxagent.errors import ProtocolError
+from voxagent.model.sse import SSEDecoder, StreamAssembler, arguments_complete
+from voxagent.model.types import StreamItem, TextDelta, ToolCallReady
+
+
+def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    return {"model": "m", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+
+def fragment(index: int, *, id: str | None = None, name: str | None = None,
+             arguments: str | None = None) -> dict[str, Any]:  # fmt: skip
+    function: dict[str, Any] = {}
+    if name is not None:
+        function["name"] = name
+    if arguments is not None:
+        function["arguments"] = arguments
+    made: dict[str, Any] = {"index": index, "type": "function", "function": function}
+    if id is not None:
+        made["id"] = id
+    return made
+
+
+def feed_all(assembler: StreamAssembler, fragments: list[dict[str, Any]]) -> list[StreamItem]:
+    """Feed each fragment as its own chunk; return every item, in order."""
+    items: list[StreamItem] = []
+    for piece in fragments:
+        items += assembler.feed(chunk({"tool_calls": [piece]}))
+    return items
+
+
+def ready(items: list[StreamItem]) -> list[ToolCallReady]:
+    return [i for i in items if isinstance(i, ToolCallReady)]
+
+
+# ------------------------------------------------------------ E: not too early
+
+
+@pytest.mark.parametrize(
+    "fragments",
+    [
+        # "{}" with the first name fragment.
+        [fragment(0, id="abcdefghi", name="set_", arguments="{}"), fragment(0, name="light")],
+        # "{}" in between the name fragments.
+        [
+            fragment(0, id="abcdefghi", name="set_"),
+            fragment(0, arguments="{}"),
+            fragment(0, name="light"),
+        ],
+    ],
+    ids=["arguments-with-first-fragment", "arguments-in-between"],
+)
+def test_a_name_in_several_fragments_is_dispatched_whole_at_the_end(
+    fragments: list[dict[str, Any]],
+) -> None:
+    assembler = StreamAssembler()
+    assert ready(feed_all(assembler, fragments)) == []
+    [call] = ready(assembler.feed(chunk({}, "tool_calls")))
+    assert call.call.name == "set_light" and call.call.arguments == "{}"
+    assert not call.truncated
+
+
+def test_a_name_followed_by_arguments_is_dispatched_as_soon_as_they_close() -> None:
+    assembler = StreamAssembler()
+    items = feed_all(assembler, [fragment(0, id="abcdefghi", name="set_light", arguments="")])
+    items += feed_all(assembler, [fragment(0, arguments='{"room": '), fragment(0, arguments='"k"')])
+    assert ready(items) == []
+    [call] = ready(feed_all(assembler, [fragment(0, arguments="}")]))
+    assert call.call.name == "set_light" and json.loads(call.call.arguments) == {"room": "k"}
+
+
+def test_interleaved_calls_are_never_dispatched_with_incomplete_arguments() -> None:
+    assembler = StreamAssembler()
+    items = feed_all(
+        assembler,
+        [
+            fragment(0, id="aaaaaaaaa", name="set_light", arguments=""),
+            fragment(1, id="bbbbbbbbb", name="get_time", arguments=""),
+            fragment(0, arguments='{"room": '),
+            fragment(1, arguments='{"zone": '),
+            fragment(0, arguments='"kitchen"'),
+            fragment(1, arguments='"UTC"}'),
+            fragment(0, arguments=', "on": true}'),
+        ],
+    )
+    # Each call fired on its own closing fragment, never on a switch of index.
+    assert [(r.index, json.loads(r.call.arguments)) for r in ready(items)] == [
+        (1, {"zone": "UTC"}),
+        (0, {"room": "kitchen", "on": True}),
+    ]
+    rest, response = assembler.finish()
+    assert ready(rest) == []
+    assert [c.name for c in response.tool_calls] == ["set_light", "get_time"]
+
+
+def test_switching_index_leaves_an_incomplete_call_for_the_end() -> None:
+    assembler = StreamAssembler()
+    items = feed_all(
+        assembler,
+        [
+            fragment(0, id="aaaaaaaaa", name="f", arguments=""),
+            fragment(0, arguments='{"a": '),
+            fragment(1, id="bbbbbbbbb", name="g", arguments=""),
+            fragment(1, arguments="{}"),
+            fragment(0, arguments="1}"),
+        ],
+    )
+    assert [r.call.arguments for r in ready(items)] == ['{"a": 1}']
+    [last] = ready(assembler.feed(chunk({}, "tool_calls")))
+    assert last.call.name == "g" and last.index == 1
+
+
+def test_more_arguments_after_a_dispatched_call_are_a_protocol_error() -> None:
+    assembler = StreamAssembler()
+    feed_all(
+        assembler,
+        [fragment(0, id="aaaaaaaaa", name="f", arguments=""), fragment(0, arguments="{}")],
+    )
+    [_] = ready(feed_all(assembler, [fragment(0, arguments=" ")]))
+    with pytest.raises(ProtocolError, match="after its arguments were complete"):
+        feed_all(assembler, [fragment(0, arguments=', "x": 1}')])
+
+
+# ------------------------------------------------------------ F: truncation
+
+
+@pytest.mark.parametrize(
+    ("text", "complete"),
+    [
+        ('{"a": 1}', True),
+        (':{"a": 1}', True),  # vLLM's wrapper tail, repaired
+        ("  {}  ", True),
+        ('{"a": ', False),
+        ("", False),
+        ("   ", False),
+        ("[1, 2]", False),  # JSON, not an object
+        ('"text"', False),
+        ("[" * 5000, False),  # too deep: not complete, and no RecursionError
+    ],
+)
+def test_arguments_complete(text: str, complete: bool) -> None:
+    assert arguments_complete(text) is complete
+
+
+@pytest.mark.parametrize(
+    ("finish", "arguments", "truncated"),
+    [
+        ("length", '{"room": "kit', True),
+        ("length", "", True),
+        ("length", '{"room": "kitchen"}', False),
+        ("stop", '{"room": "kit', False),
+        ("tool_calls", "", False),
+    ],
+)
+def test_calls_cut_at_max_tokens_are_marked_truncated(
+    finish: str, arguments: str, truncated: bool
+) -> None:
+    assembler = StreamAssembler()
+    # Whole in one fragment: the name is only known complete at the finish.
+    feed_all(assembler, [fragment(0, id="abcdefghi", name="set_light", arguments=arguments)])
+    [call] = ready(assembler.feed(chunk({}, finish)))
+    assert call.truncated is truncated
+    assert call.call.arguments == arguments  # as the model wrote it: the tool reports bad JSON
+    _, response = assembler.finish()
+    assert response.finish_reason == finish and response.tool_calls == (call.call,)
+
+
+def test_a_complete_call_before_a_cut_one_is_dispatched_untruncated() -> None:
+    assembler = StreamAssembler()
+    items = feed_all(
+        assembler,
+        [
+            fragment(0, id="aaaaaaaaa", name="f", arguments=""),
+            fragment(0, arguments="{}"),
+            fragment(0, arguments=" "),
+            fragment(1, id="bbbbbbbbb", name="g", arguments=""),
+            fragment(1, arguments='{"x": [1, 2'),
+        ],
+    )
+    items += assembler.feed(chunk({}, "length"))
+    assert [(r.call.name, r.truncated) for r in ready(items)] == [("f", False), ("g", True)]
+
+
+# ------------------------------------------------------------ B: caps and linear time
+
+
+def test_streamed_text_over_the_cap_is_a_protocol_error_as_soon_as_it_passes() -> None:
+    assembler = StreamAssembler(max_text_chars=100, source="http://h/v1/chat/completions")
+    for _ in range(10):
+        assert assembler.feed(chunk({"content": "x" * 10})) == [TextDelta("x" * 10)]
+    with pytest.raises(ProtocolError, match="longer than 100 characters") as caught:
+        assembler.feed(chunk({"content": "x"}))
+    assert "http://h/v1" in caught.value.message and "max_tokens" in (caught.value.hint or "")
+
+
+def test_arguments_over_the_cap_are_a_protocol_error() -> None:
+    assembler = StreamAssembler(max_argument_chars=50)
+    feed_all(assembler, [fragment(0, id="aaaaaaaaa", name="f", arguments="{")])
+    with pytest.raises(ProtocolError, match="arguments for tool call 'f'"):
+        feed_all(assembler, [fragment(0, arguments='"a": "' + "x" * 60)])
+
+
+def test_a_megabyte_of_one_character_argument_fragments_is_linear() -> None:
+    # Every fragment a closing brace: the old assembler parsed the whole text after each one.
+    assembler = StreamAssembler(max_argument_chars=10**7)
+    feed_all(assembler, [fragment(0, id="aaaaaaaaa", name="f", arguments='{"a": "')])
+    pieces = [chunk({"tool_calls": [fragment(0, arguments="}" * 10)]})] * 20_000
+    started = time.perf_counter()
+    for piece in pieces:
+        assembler.feed(piece)
+    assert time.perf_counter() - started < 2.0  # about 0.1 s; quadratic was over a minute
+
+
+def test_a_megabyte_of_blank_lines_or_comments_decodes_fast() -> None:
+    for flood in (b"\n" * 65536, b": keep-alive\n" * 5000, b"\r\n\n" * 20000):
+        decoder = SSEDecoder()
+        started = time.perf_counter()
+        for _ in range(16):
+            assert decoder.feed(flood) == []
+        assert time.perf_counter() - started < 0.5  # about 20 ms; it was 1 s per MB
+        assert decoder.feed(b"data: {}\n\n") == ["{}"]
+
+
+def test_a_long_line_over_many_chunks_is_joined_once() -> None:
+    decoder = SSEDecoder(max_line=64 * 1024 * 1024)
+    started = time.perf_counter()
+    assert decoder.feed(b"data: ") == []
+    for _ in range(256):
+        assert decoder.feed(b"x" * 65536) == []
+    [payload] = decoder.feed(b"\n\n")
+    assert len(payload) == 256 * 65536
+    assert time.perf_counter() - started < 1.0
+
+
+def test_an_event_of_many_data_lines_is_capped() -> None:
+    decoder = SSEDecoder(max_line=1000)
+    with pytest.raises(ProtocolError, match="event longer than 1000"):
+        for _ in range(200):
+            decoder.feed(b"data: xxxxxxxx\n")
+
+
+def test_blank_run_collapsing_keeps_event_boundaries() -> None:
+    decoder = SSEDecoder()
+    raw = b'data: {"a"\r\n\r\n\r\n\r\n: c\n\n\n\ndata: 2\n\n\n\n\ndata: 3'
+    assert decoder.feed(raw) == ['{"a"', "2"]
+    assert decoder.close() == ["3"]
