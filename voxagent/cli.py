@@ -1,8 +1,20 @@
 """The `voxagent` command: run an agent, serve a model, transcribe, list devices, check a setup.
 
-Exit codes: 0 success, 1 runtime failure, 2 usage error, 130 interrupted. Errors are one or two
-lines on stderr; `--debug` shows tracebacks. With `--events jsonl`, stdout carries one JSON object
-per event and nothing else, so scripts can pipe it.
+Exit codes:
+    0    success.
+    1    runtime failure: the server, the audio (also: no input device for `--mic`), a
+         conversation file, a failed turn, or a fatal error event while listening.
+    2    usage error: a mistake in the command line (also `--save` into a missing directory).
+    N    the app or one of its tools called `sys.exit(N)` (`sys.exit("text")` exits 1).
+    130  interrupted (SIGINT/SIGTERM).
+    141  stdout was closed (`voxagent run ... | head -1`): the run stops quietly, as Unix tools
+         killed by SIGPIPE do (128 + 13), so a pipeline under `set -o pipefail` sees the cut.
+
+Errors are one or two lines on stderr (what failed and why, then `hint:` what to do); `--debug`
+shows tracebacks. With `--events jsonl`, stdout carries one JSON object per event and nothing
+else (ASCII only), so scripts can pipe it. Everything shown to a person goes through
+`voxagent.text.printable` (a model cannot move the cursor or hide text with escape codes), and a
+terminal that cannot encode a character gets a replacement character instead of a crash.
 """
 
 from __future__ import annotations
@@ -14,26 +26,45 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import anyio
+import anyio.from_thread
+import anyio.lowlevel
 
-from voxagent.errors import VoxagentError
-from voxagent.events import Event, event_to_dict
+from voxagent.errors import AudioError, VoxagentError
+from voxagent.events import ErrorEvent, Event, event_to_dict
+from voxagent.text import clean_text, printable
 
 if TYPE_CHECKING:
     from voxagent.agent import Agent
+    from voxagent.approval import ApprovalRequest
 
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool killed by a closed pipe
 
 
 class UsageError(Exception):
     """A mistake in the command line (exit code 2)."""
+
+
+class AppExit(Exception):
+    """The app or one of its tools called `sys.exit`: stop the run with its exit code.
+
+    Args:
+        code: What `SystemExit` carried: None, an int, or a message (exit code 1).
+    """
+
+    def __init__(self, code: object) -> None:
+        super().__init__(code)
+        self.code: int = code if isinstance(code, int) else (0 if code is None else 1)
+        self.text = None if code is None or isinstance(code, int) else str(code)
 
 
 # ------------------------------------------------------------------ parsing
@@ -117,12 +148,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class Printer:
-    """Writes events: pretty lines for people or JSON lines for scripts."""
+    """Writes events: pretty lines for people or JSON lines for scripts.
 
-    def __init__(self, mode: str, out: TextIO | None = None) -> None:
+    Pretty text goes through `printable`, so model-chosen text cannot drive the terminal. When
+    the reader of stdout goes away (a closed pipe), the printer stops writing, sets `closed` and
+    calls `on_closed` (the CLI cancels the run there) instead of raising into the agent.
+    """
+
+    def __init__(
+        self, mode: str, out: TextIO | None = None, on_closed: Callable[[], None] | None = None
+    ) -> None:
         self.mode = mode
         self._out = out
         self._mid_line = False
+        self.closed = False
+        self.on_closed = on_closed
 
     @property
     def out(self) -> TextIO:
@@ -131,31 +171,38 @@ class Printer:
 
     def __call__(self, event: Event) -> None:
         if self.mode == "jsonl":
-            self.out.write(json.dumps(event_to_dict(event), default=str) + "\n")
-            self.out.flush()
+            # ensure_ascii: escapes every control character and encodes on any terminal.
+            self._write(json.dumps(event_to_dict(event), default=str) + "\n")
             return
         self._pretty(event)
 
+    def _write(self, text: str) -> None:
+        if self.closed:
+            return
+        try:
+            self.out.write(text if self.mode == "jsonl" else printable(text))
+            self.out.flush()
+        except BrokenPipeError:
+            self.closed = True
+            if self.on_closed is not None:
+                self.on_closed()
+
     def _line(self, text: str) -> None:
         if self._mid_line:
-            self.out.write("\n")
             self._mid_line = False
-        self.out.write(text + "\n")
-        self.out.flush()
+            text = "\n" + text
+        self._write(text + "\n")
 
     def _pretty(self, event: Event) -> None:
         from voxagent import events as ev
 
         match event:
             case ev.AssistantTextDelta(text=text):
-                if not self._mid_line:
-                    self.out.write("assistant: ")
-                self.out.write(text)
+                self._write(text if self._mid_line else "assistant: " + text)
                 self._mid_line = True
-                self.out.flush()
             case ev.AssistantMessage():
                 if self._mid_line:
-                    self.out.write("\n")
+                    self._write("\n")
                     self._mid_line = False
             case ev.SpeechStarted(at=at, while_busy=busy):
                 self._line(f"[{at:7.2f}s] speech started" + (" (barge-in)" if busy else ""))
@@ -178,9 +225,8 @@ class Printer:
             case ev.TurnCancelled(turn_id=turn_id, reason=reason):
                 self._line(f"turn {turn_id} cancelled ({reason})")
             case ev.TranscriptDelta(text=text):
-                self.out.write(text)
+                self._write(text)
                 self._mid_line = True
-                self.out.flush()
             case ev.TranscriptFinal(text=text):
                 self._line(f"you said: {text}")
             case ev.AudioOverflow(dropped_frames=n, total_dropped=total):
@@ -198,9 +244,125 @@ def _stages(timings: dict[str, float]) -> str:
     return "(" + ", ".join(shown) + ")" if shown else ""
 
 
-def err(message: str) -> None:
-    """Print one line for people on stderr."""
-    print(message, file=sys.stderr, flush=True)
+def err(message: str, end: str = "\n") -> None:
+    """Print one line for people on stderr (escaped with `printable`: it may quote outsiders)."""
+    try:
+        print(printable(message), end=end, file=sys.stderr, flush=True)
+    except (BrokenPipeError, ValueError):  # stderr closed too: nobody is left to tell
+        pass
+
+
+_RAISING = ("strict", "surrogateescape")
+
+
+def make_output_safe() -> None:
+    """Let stdout and stderr replace what their encoding cannot hold instead of raising.
+
+    A latin-1 or ASCII terminal (PYTHONIOENCODING, LANG=C) cannot encode most of what a model
+    says; with "strict" errors (or "surrogateescape", Python's choice under the C locale) the
+    first such character would end the run.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", None) in _RAISING:
+            try:
+                reconfigure(errors="replace")
+            except (ValueError, OSError):  # a closed or unusual stream: leave it alone
+                pass
+
+
+# ------------------------------------------------------------------ approval
+
+
+class TerminalApproval:
+    """`--approve prompt`: ask on this terminal (question on stderr, answer on stdin).
+
+    One question at a time (parallel tool calls would otherwise print their questions on one
+    line and race for the same answer), with the tool's name and arguments escaped by
+    `printable`, since the model chose them. stdin is read on a daemon thread, so the event loop
+    keeps running while the person thinks. Anything but y/yes denies; with no terminal on stdin
+    (a pipeline, CI) every call is denied rather than waiting forever.
+
+    Args:
+        stdin: Where answers come from; `sys.stdin` at call time when None.
+    """
+
+    def __init__(self, stdin: TextIO | None = None) -> None:
+        self._stdin = stdin
+        self._lock = anyio.Lock()
+        self._lines = _LineReader()
+
+    async def __call__(self, request: ApprovalRequest) -> bool:
+        """Ask about one call; True only for a "y" or "yes" answer."""
+        stdin = self._stdin if self._stdin is not None else sys.stdin
+        shown = _call_text(request.tool_name, request.arguments)
+        if stdin is None or not stdin.isatty():
+            err(f"  denied {shown}: --approve prompt needs a terminal on stdin to ask")
+            return False
+        async with self._lock:
+            err(f"  approve {shown}? [y/N] ", end="")
+            answer = await self._lines.readline(stdin)
+        return answer.strip().lower() in {"y", "yes"}
+
+
+def _call_text(name: str, arguments: dict[str, Any]) -> str:
+    # Quoted JSON values, unlike the spoken question: a string argument cannot pose as more
+    # arguments or as the end of the call. err() applies printable to the whole line.
+    shown = ", ".join(
+        f"{key}={json.dumps(value, ensure_ascii=False, default=str)}"
+        for key, value in arguments.items()
+    )
+    return f"{name}({shown})"
+
+
+class _LineReader:
+    """Reads stdin lines on a daemon thread, one read in flight at a time.
+
+    A question cancelled while waiting (barge-in, a timeout) leaves its read running; the next
+    question waits for that same read instead of starting a second reader on the same stdin.
+    A line that arrives while no question waits is dropped: it answered nothing on the screen.
+    """
+
+    def __init__(self) -> None:
+        self._done: anyio.Event | None = None  # set when the read in flight returns
+        self._line: str | None = None  # a line that came in with nobody waiting
+        self._waiting = False
+
+    async def readline(self, stream: TextIO) -> str:
+        """The next line typed while this call waits; "" at end of input."""
+        if self._done is None:
+            self._line = None
+            self._done = anyio.Event()
+            token = anyio.lowlevel.current_token()
+            reader = threading.Thread(
+                target=self._read, args=(stream, self._done, token), daemon=True
+            )
+            reader.start()
+        done = self._done
+        self._waiting = True
+        try:
+            await done.wait()
+        finally:
+            self._waiting = False
+        line = self._line or ""
+        self._line = None
+        return line
+
+    def _read(self, stream: TextIO, done: anyio.Event, token: Any) -> None:
+        try:
+            line = stream.readline()
+        except (OSError, ValueError):  # stdin closed under us: end of input
+            line = ""
+        try:
+            anyio.from_thread.run_sync(self._deliver, line, done, token=token)
+        except RuntimeError:  # the event loop is gone: nobody is asking any more
+            pass
+
+    def _deliver(self, line: str, done: anyio.Event) -> None:
+        self._done = None
+        # Typed while no question was shown: keep nothing, the next question reads afresh.
+        self._line = line if self._waiting else None
+        done.set()
 
 
 # ------------------------------------------------------------------ commands
@@ -238,7 +400,67 @@ def load_agent(spec: str) -> Agent[Any]:
     return found
 
 
+def check_save_path(path: Path) -> None:
+    """Refuse a `--save` path that cannot be written, before any turn is spent.
+
+    Raises:
+        UsageError: The path is a directory, or its directory does not exist.
+    """
+    if path.is_dir():
+        raise UsageError(
+            f"--save {path}: that is a directory; give a file name, e.g. {path / 'chat.json'}"
+        )
+    directory = path.parent
+    if not directory.is_dir():
+        raise UsageError(
+            f"--save {path}: no such directory {directory}; create it first "
+            f"(mkdir -p {directory}) or save somewhere else"
+        )
+
+
+def text_inputs(inputs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Clean `--text` values: argv that is not valid UTF-8 arrives as lone surrogates.
+
+    They become U+FFFD (with a warning) here, where the text enters, instead of failing when the
+    conversation is encoded or shown. `--audio` paths are left as they are: the file system
+    gives surrogate-escaped names back as the original bytes.
+    """
+    cleaned = []
+    for kind, value in inputs:
+        if kind == "text" and clean_text(value) != value:
+            err("warning: --text is not valid text in this locale; bad bytes became U+FFFD")
+            value = clean_text(value)
+        cleaned.append((kind, value))
+    return cleaned
+
+
+def check_input_device() -> None:
+    """Fail early, with the right hint, when the sound system lists no microphone at all.
+
+    Raises:
+        AudioError: No input device.
+    """
+    from voxagent.audio import list_input_devices
+
+    try:
+        devices = list_input_devices()
+    except AudioError:
+        # No sounddevice, no PortAudio, or a host that cannot list: the microphone reports
+        # that itself when it opens, with the fix for that case.
+        return
+    if not devices:
+        raise AudioError(
+            "no input device: the sound system lists no microphone to listen to",
+            hint="connect or enable a microphone (check with `voxagent devices`), or use "
+            "--audio FILE",
+        )
+
+
 async def cmd_run(args: argparse.Namespace, printer: Printer) -> int:
+    inputs = text_inputs(args.inputs)
+    save = Path(args.save) if args.save else None
+    if save is not None:
+        check_save_path(save)
     agent = load_agent(args.app)
     if args.base_url:
         agent.base_url = args.base_url
@@ -249,9 +471,7 @@ async def cmd_run(args: argparse.Namespace, printer: Printer) -> int:
     if args.max_tokens:
         agent.settings = replace(agent.settings, max_tokens=args.max_tokens)
     if args.approve:
-        from voxagent.approval import ask_on_terminal
-
-        agent.approval = ask_on_terminal if args.approve == "prompt" else args.approve
+        agent.approval = TerminalApproval() if args.approve == "prompt" else args.approve
     if args.load:
         from voxagent.conversation import Conversation
 
@@ -262,9 +482,10 @@ async def cmd_run(args: argparse.Namespace, printer: Printer) -> int:
         from voxagent.model.realtime import RealtimeTranscriber
 
         agent.live_transcriber = RealtimeTranscriber(args.captions_url, args.captions_model)
-    if not args.mic and not args.inputs:
+    if not args.mic and not inputs:
         raise UsageError("nothing to do: give --mic, --audio FILE or --text TEXT")
-    save = Path(args.save) if args.save else None
+    if args.mic:
+        check_input_device()
     status = EXIT_OK
     async with agent:
         if args.mic:
@@ -278,11 +499,13 @@ async def cmd_run(args: argparse.Namespace, printer: Printer) -> int:
             try:
                 async for event in events:
                     printer(event)
+                    if isinstance(event, ErrorEvent) and not event.recoverable:
+                        status = EXIT_FAILURE  # listening stopped (the microphone failed)
                     if save is not None and type(event).__name__ == "TurnCompleted":
                         agent.conversation.save(save)
             finally:
                 await events.aclose()
-        for kind, value in args.inputs:
+        for kind, value in inputs:
             try:
                 if kind == "audio":
                     await agent.ask(audio=value, on_event=printer)
@@ -376,11 +599,14 @@ def report(exc: BaseException) -> None:
         err(f"error: {type(exc).__name__}: {exc}")
 
 
-async def _with_signals(work: Callable[[], Awaitable[int]]) -> int:
-    """Run `work`, cancelling it cleanly on SIGINT/SIGTERM (exit code 130)."""
+async def _with_signals(work: Callable[[], Awaitable[int]], printer: Printer) -> int:
+    """Run `work`, cancelling it cleanly on SIGINT/SIGTERM (130) or a closed stdout (141)."""
     result = EXIT_INTERRUPTED
     error: BaseException | None = None
     async with anyio.create_task_group() as tg:
+        # A closed stdout is noticed inside the agent's callbacks: cancel from there rather than
+        # raise through the agent (which would report it as the turn's failure).
+        printer.on_closed = tg.cancel_scope.cancel
 
         async def watch() -> None:
             with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -395,18 +621,36 @@ async def _with_signals(work: Callable[[], Awaitable[int]]) -> int:
                 result = await work()
             except Exception as exc:  # re-raised below, outside the task group's exception group
                 error = exc
+            except SystemExit as exc:  # the app or a tool called sys.exit(): it picks the code
+                error = AppExit(exc.code)
             finally:
                 tg.cancel_scope.cancel()
 
         tg.start_soon(watch)
         tg.start_soon(run)
+    if printer.closed:
+        return EXIT_BROKEN_PIPE  # whatever failed after that was the run being cut short
     if error is not None:
         raise error
     return result
 
 
+def _leave_stdout() -> None:
+    """Point stdout at /dev/null once its reader has gone.
+
+    Python flushes stdout at exit; into a closed pipe that prints "Exception ignored ...
+    BrokenPipeError" on stderr, which a quiet exit must not do.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (embedded, tests)
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Entry point of the `voxagent` command."""
+    make_output_safe()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -434,10 +678,21 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         raise UsageError(f"unknown command {args.command!r}")
 
     try:
-        code = anyio.run(_with_signals, work)
+        code = anyio.run(_with_signals, work, printer)
     except UsageError as exc:
         err(f"usage error: {exc}")
         code = EXIT_USAGE
+    except AppExit as exc:
+        if exc.text is not None:
+            err(f"error: {exc.text}")
+        else:
+            what = "stopped" if exc.code == 0 else "error"
+            err(f"{what}: the app called sys.exit({exc.code}), which ends the whole run")
+        if exc.code != 0:
+            err("  hint: in a tool, raise ToolError(...) to report a failure to the model instead")
+        code = exc.code
+    except BrokenPipeError:  # stdout closed while a command printed its result
+        code = EXIT_BROKEN_PIPE
     except VoxagentError as exc:
         if args.debug:
             raise
@@ -452,12 +707,17 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         report(exc)
         err("  hint: run again with --debug for the full traceback")
         code = EXIT_FAILURE
-    if code == EXIT_INTERRUPTED:
+    if code in (EXIT_INTERRUPTED, EXIT_BROKEN_PIPE):
         # A sync tool abandoned in its worker thread would keep the interpreter alive until it
-        # returns (worker threads are not daemons): after Ctrl-C, leave now. Everything worth
-        # keeping (the --save file) was written before this point.
-        sys.stdout.flush()
-        sys.stderr.flush()
+        # returns (worker threads are not daemons): after Ctrl-C or a closed stdout, leave now.
+        # Everything worth keeping (the --save file) was written before this point.
+        if code == EXIT_BROKEN_PIPE:
+            _leave_stdout()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # closed: nothing more can reach its reader
+                pass
         os._exit(code)
     raise SystemExit(code)
 

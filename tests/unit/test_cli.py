@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
 import socket
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import anyio.from_thread
 import pytest
 
-from voxagent.cli import main
+from voxagent import events as ev
+from voxagent.approval import ApprovalRequest
+from voxagent.cli import Printer, TerminalApproval, main
 from voxagent.conversation import Conversation
 from voxagent.testing import Reply, ScriptedServer
 
@@ -152,3 +158,131 @@ def test_doctor_without_a_server_fails_with_a_hint(
     assert run("doctor") == 1
     out = capsys.readouterr().out
     assert "[FAIL] server: no server URL" in out and "voxagent serve" in out
+
+
+# ------------------------------------------------------------------ --approve prompt
+
+
+class FakeTerminal:
+    """A tty on stdin: `readline` (run on the CLI's reader thread) blocks until released."""
+
+    def __init__(self, answers: list[str], stderr: io.StringIO) -> None:
+        self.answers = list(answers)
+        self.stderr = stderr
+        self.release = threading.Event()
+        self.questions_shown_at_read: list[int] = []
+
+    def isatty(self) -> bool:
+        return True
+
+    def readline(self) -> str:
+        self.questions_shown_at_read.append(self.stderr.getvalue().count("[y/N]"))
+        # Released by the test's event loop: if reading blocked the loop, this times out and
+        # the answer is end-of-input (a denial), which the tests catch.
+        if not self.release.wait(2):
+            return ""
+        return self.answers.pop(0)
+
+
+def approval(note: str) -> ApprovalRequest:
+    return ApprovalRequest(f"id{note}", "unlock", {"note": note}, f"Run unlock(note={note})?")
+
+
+@pytest.mark.anyio
+async def test_prompt_asks_one_question_at_a_time_and_never_blocks_the_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stderr = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    terminal = FakeTerminal(["y\n", "n\n"], stderr)
+    approve = TerminalApproval(stdin=terminal)  # type: ignore[arg-type]  # a duck-typed tty
+    answers: dict[str, bool] = {}
+
+    async def ask(note: str) -> None:
+        answers[note] = await approve(approval(note))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(ask, "first")
+        await anyio.sleep(0.05)
+        tg.start_soon(ask, "second")
+        for _ in range(10):  # the loop keeps running while stdin is being read
+            await anyio.sleep(0.01)
+        assert stderr.getvalue().count("[y/N]") == 1  # the second question waits its turn
+        terminal.release.set()
+    assert answers == {"first": True, "second": False}
+    assert terminal.questions_shown_at_read == [1, 2]  # each answer read under its question
+
+
+@pytest.mark.anyio
+async def test_prompt_escapes_control_characters_the_model_chose(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stderr = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    terminal = FakeTerminal(["n\n"], stderr)
+    terminal.release.set()
+    approve = TerminalApproval(stdin=terminal)  # type: ignore[arg-type]  # a duck-typed tty
+    hostile = 'x"\x1b[2K\r  approve set_light(room="kitchen")\u202e'
+    request = ApprovalRequest("id1", "unlock\x1b[8m", {"note": hostile}, "?")
+    assert await approve(request) is False
+    shown = stderr.getvalue()
+    assert "\x1b" not in shown and "\r" not in shown and "\u202e" not in shown
+    assert "unlock\\x1b[8m(note=" in shown
+    assert '\\"\\u001b[2K\\r' in shown  # JSON-quoted, so it cannot pose as the call's end
+
+
+@pytest.mark.anyio
+async def test_prompt_drops_a_line_typed_after_its_question_was_cancelled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stderr = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    terminal = FakeTerminal(["y\n", "n\n"], stderr)
+    approve = TerminalApproval(stdin=terminal)  # type: ignore[arg-type]  # a duck-typed tty
+    with anyio.move_on_after(0.1):
+        await approve(approval("cancelled"))  # e.g. the user barged in
+    terminal.release.set()  # the "y" meant for the vanished question arrives now
+    await anyio.sleep(0.1)
+    assert await approve(approval("next")) is False  # answered by the next line, "n"
+    assert terminal.answers == []
+
+
+@pytest.mark.anyio
+async def test_prompt_without_a_terminal_denies_and_says_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stderr = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    assert await TerminalApproval(stdin=io.StringIO("y\n"))(approval("a")) is False
+    assert "needs a terminal on stdin" in stderr.getvalue()
+
+
+# ------------------------------------------------------------------ output
+
+
+def test_pretty_output_escapes_what_a_terminal_would_act_on() -> None:
+    out = io.StringIO()
+    printer = Printer("pretty", out)
+    printer(ev.AssistantTextDelta(text="line one\n\x1b[2Aover\rwrite\u202e"))
+    printer(ev.AssistantMessage(text=""))
+    printer(ev.ToolCallFinished(call_id="c", name="f", result="\x1b]0;title\x07", is_error=False,
+                                duration=0.0))  # fmt: skip
+    printer(ev.ErrorEvent(message="bad \x1b[31m", error_type="X", hint="\x9b hint"))
+    text = out.getvalue()
+    assert not any(ch in text for ch in "\x1b\r\u202e\x07\x9b")
+    assert "assistant: line one\n\\x1b[2Aover\\rwrite\\u202e\n" in text  # newlines kept
+    assert "\\x1b]0;title\\x07" in text and "bad \\x1b[31m" in text and "\\x9b hint" in text
+
+
+class ClosedPipe(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+@pytest.mark.parametrize("mode", ["pretty", "jsonl"])
+def test_a_closed_stdout_stops_the_printer_and_calls_back_once(mode: str) -> None:
+    calls: list[str] = []
+    printer = Printer(mode, ClosedPipe(), on_closed=lambda: calls.append("closed"))
+    printer(ev.TurnStarted(turn_id=1, has_audio=False, text="hi"))
+    printer(ev.TurnStarted(turn_id=2, has_audio=False, text="again"))
+    assert printer.closed and calls == ["closed"]
