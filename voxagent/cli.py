@@ -90,7 +90,10 @@ class _AppendInput(argparse.Action):
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser for every subcommand."""
     parser = argparse.ArgumentParser(
-        prog="voxagent", description="Voice agents on Mistral's Voxtral models."
+        prog="voxagent",
+        description="Voice agents on Mistral's Voxtral models.",
+        epilog="exit codes: 0 ok, 1 failure, 2 usage error, N sys.exit(N) from the app, "
+        "130 interrupted, 141 stdout closed",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -331,7 +334,6 @@ class _LineReader:
     async def readline(self, stream: TextIO) -> str:
         """The next line typed while this call waits; "" at end of input."""
         if self._done is None:
-            self._line = None
             self._done = anyio.Event()
             token = anyio.lowlevel.current_token()
             reader = threading.Thread(
@@ -485,7 +487,7 @@ async def cmd_run(args: argparse.Namespace, printer: Printer) -> int:
     if not args.mic and not inputs:
         raise UsageError("nothing to do: give --mic, --audio FILE or --text TEXT")
     if args.mic:
-        check_input_device()
+        await anyio.to_thread.run_sync(check_input_device)  # PortAudio may take a while to list
     status = EXIT_OK
     async with agent:
         if args.mic:
