@@ -554,6 +554,7 @@ async def cmd_transcribe(args: argparse.Namespace) -> int:
         else:
             from voxagent.audio import Microphone
 
+            await anyio.to_thread.run_sync(check_input_device)
             source = Microphone()
         if not args.model:
             raise UsageError("--live needs --model (the Realtime model's served name)")

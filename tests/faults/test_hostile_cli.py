@@ -405,3 +405,13 @@ def test_jsonl_events_stay_ascii_json_whatever_the_model_says(
     assert code == 0
     assert out.isascii() and "\x1b" not in out
     assert all(json.loads(line) for line in out.splitlines())
+
+
+def test_live_captions_without_any_input_device_exit_1_saying_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "sounddevice", _fake_sounddevice([]))
+    code = run("transcribe", "--live", "--model", "rt", "--base-url", "http://127.0.0.1:9/v1")
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("error: no input device") and "close other programs" not in err
