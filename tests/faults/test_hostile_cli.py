@@ -415,3 +415,30 @@ def test_live_captions_without_any_input_device_exit_1_saying_so(
     err = capsys.readouterr().err
     assert code == 1
     assert err.startswith("error: no input device") and "close other programs" not in err
+
+
+# Needs the Agent not to wrap errors raised in the body of `async with agent` in a group.
+def test_a_save_that_fails_mid_run_is_one_error_line_and_exit_1(
+    server: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    app = tmp_path / "cleaner.py"
+    app.write_text(
+        "import shutil\nfrom voxagent import Agent, tool\n\n"
+        "@tool\ndef tidy() -> str:\n"
+        '    """Remove the output directory."""\n'
+        f"    shutil.rmtree({str(out)!r})\n"
+        '    return "tidied"\n\n'
+        "agent = Agent(tools=[tidy])\n"
+    )
+    server.add(Reply.tool_call("tidy", {}), Reply.text("Tidied."))
+    code = run(
+        "run", str(app), "--text", "tidy up", "--base-url", server.base_url,
+        "--save", str(out / "chat.json"),
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1
+    message, hint = err.splitlines()
+    assert message.startswith(f"error: Cannot save the conversation to {out / 'chat.json'}")
+    assert hint.startswith("  hint: ")
