@@ -8,34 +8,43 @@
             ...
 
 `ask` runs one turn; `listen` turns utterances from an audio source into turns and streams
-events. Both go through the single loop in `voxagent.turn`.
+events. Both go through one turn runner (`_run_turn`: the turn lock, the loop in `voxagent.turn`,
+the speaker).
+
+The error contract: what leaves `ask`, `listen` and `async with agent` is a `VoxagentError` (or
+cancellation, or a KeyboardInterrupt/SystemExit a tool let through), never an exception group.
+The agent's background work (transcript prefetch, listen sessions) runs in a task group that only
+ever holds tasks which cannot fail, and the user's exceptions never pass through it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import itertools
 import logging
 import os
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar
 
 import anyio
-from anyio.streams.memory import MemoryObjectSendStream
 
-from voxagent.approval import ApprovalPolicy, ApprovalRequest, resolve_policy
-from voxagent.captions import CaptionTap
-from voxagent.errors import ConfigurationError, ModelError, VoxagentError
-from voxagent.events import (
-    Event,
+from voxagent.approval import Approval, ApprovalPolicy, ApprovalRequest, resolve_policy
+from voxagent.errors import ConfigurationError, ModelError, SpeakerError, VoxagentError
+from voxagent.events import Event
+from voxagent.listening import (
+    ListenOptions,
+    ListenSession,
+    classify_yes_no,
+    event_stream,
+    is_live,
 )
-from voxagent.listening import ListenSession, Queued
 from voxagent.results import TurnResult
 from voxagent.tools import Tool, ToolRegistry
 from voxagent.tools import tool as make_tool
-from voxagent.turn import ModelSettings, TurnEnv, TurnInput, run_turn
+from voxagent.turn import ModelSettings, TurnEnv, TurnInput, run_turn, unwrap_group
 
 if TYPE_CHECKING:
     import httpx
@@ -50,6 +59,12 @@ if TYPE_CHECKING:
 __all__ = ["Agent", "Speaker", "TurnResult"]
 
 logger = logging.getLogger("voxagent.agent")
+
+# The agent whose turn the current task (and the tool tasks it starts) is running: a tool that
+# calls `ask()` on its own agent would wait for the turn lock its own turn holds.
+_running_turn: contextvars.ContextVar[object | None] = contextvars.ContextVar(
+    "voxagent_running_turn", default=None
+)
 
 DepsT = TypeVar("DepsT")
 Speaker: TypeAlias = Callable[[str], Awaitable[None]]
@@ -264,12 +279,21 @@ class Agent(Generic[DepsT]):
     ) -> None:
         stack, self._stack = self._stack, None
         if self._background is not None:
-            # Prefetched transcripts are an optimisation: never make shutdown wait for them.
+            # Prefetched transcripts are an optimisation and listen sessions end with their
+            # agent: never make shutdown wait for them.
             self._background.cancel_scope.cancel()
         self._client = None
         self._background = None
-        if stack is not None:
+        if stack is None:
+            return
+        if exc is not None and isinstance(exc, anyio.get_cancelled_exc_class()):
             await stack.__aexit__(exc_type, exc, tb)
+            return
+        # The user's own exception (a typed error from ask, or theirs) is not handed to the task
+        # group inside the stack: it would come back wrapped in an ExceptionGroup. Nothing in the
+        # group can fail, so closing it as if the block succeeded loses nothing, and Python
+        # re-raises the user's exception as itself when this returns.
+        await stack.aclose()
 
     async def _start_managed_server(self, stack: contextlib.AsyncExitStack) -> str:
         if self.model is None:
@@ -326,17 +350,64 @@ class Agent(Generic[DepsT]):
         timings = {"prepare": self._clock() - started}
 
         async def emit(event: Event) -> None:
-            if on_event is not None:
+            if on_event is None:
+                return
+            try:
                 outcome = on_event(event)
                 if outcome is not None:
                     await outcome
+            except Exception as exc:
+                # The callback watches the turn; its failure must not break what it watches.
+                logger.error(
+                    "on_event callback failed on %s: %s", type(event).__name__, exc, exc_info=exc
+                )
 
+        user = TurnInput(text=text, clip=clip, tool_choice=tool_choice, timings=timings)
+        return await self._run_turn(user, emit, turn_id=next(self._turn_ids), voice=None)
+
+    async def _run_turn(
+        self,
+        user: TurnInput,
+        emit: Callable[[Event], Awaitable[None]],
+        *,
+        turn_id: int,
+        voice: Approval | None,
+    ) -> TurnResult:
+        """The one turn runner behind `ask` and `listen`: lock, loop, then the speaker."""
+        if _running_turn.get() is self:
+            raise ConfigurationError(
+                "a tool called ask() on its own agent while that agent's turn was running "
+                "(it would wait for itself forever)",
+                hint="return the result to the model instead, or use a second Agent",
+            )
+        client = self.client  # raises ConfigurationError outside `async with agent`
         async with self._turn_lock:
-            env = self._env(resolve_policy(self.approval, voice=None))
-            user = TurnInput(text=text, clip=clip, tool_choice=tool_choice, timings=timings)
-            result = await run_turn(env, user, next(self._turn_ids), emit)
+            token = _running_turn.set(self)
+            try:
+                env = self._env(client, resolve_policy(self.approval, voice=voice))
+                result = await run_turn(env, user, turn_id, emit)
+            except VoxagentError:
+                raise
+            except Exception as exc:
+                # Not a failure voxagent knows how to type: keep the contract (one typed error,
+                # with the cause chained and logged) rather than leak an arbitrary exception.
+                logger.error("turn %d failed unexpectedly", turn_id, exc_info=exc)
+                raise VoxagentError(
+                    f"the turn failed unexpectedly: {type(exc).__name__}: {exc}",
+                    hint="this is a bug in voxagent or a plug-in; the log has the traceback",
+                ) from exc
+            finally:
+                _running_turn.reset(token)
         if self.speaker is not None and result.text:
-            await self.speaker(result.text)
+            try:
+                await self.speaker(result.text)
+            except Exception as exc:
+                error = SpeakerError(
+                    f"the speaker failed to say the answer: {type(exc).__name__}: {exc}",
+                    hint="the answer is recorded (error.result has it); check the speaker hook",
+                )
+                error.result = result
+                raise error from exc
         return result
 
     async def _prepare(self, audio: AudioInput, sample_rate: int | None) -> AudioClip:
@@ -349,9 +420,11 @@ class Agent(Generic[DepsT]):
         # Decoding and resampling are CPU work: keep them off the event loop.
         return await anyio.to_thread.run_sync(to_clip, audio, sample_rate)
 
-    def _env(self, approval: Callable[[ApprovalRequest], Awaitable[bool]]) -> TurnEnv:
+    def _env(
+        self, client: ModelClient, approval: Callable[[ApprovalRequest], Awaitable[bool]]
+    ) -> TurnEnv:
         return TurnEnv(
-            client=self.client,
+            client=client,
             conversation=self.conversation,
             registry=self.registry,
             settings=self.settings,
@@ -377,20 +450,23 @@ class Agent(Generic[DepsT]):
             self._background.start_soon(self._transcribe_turn, turn)
 
     async def _transcribe_turn(self, turn: Any) -> None:
-        # Speech runs at about 3 tokens a second; leave room, but never let junk run long.
-        budget = max(64, int(turn.audio.duration_s * 8))
+        # Background work: whatever happens here is a log line, never the user's exception.
         try:
+            # Speech runs at about 3 tokens a second; leave room, but never let junk run long.
+            budget = max(64, min(int(turn.audio.duration_s * 8), 1 << 20))
             text = await self.client.transcribe(turn.audio, max_completion_tokens=budget)
+            self.conversation.set_transcript(turn, text)
         except VoxagentError as exc:
             # Compaction falls back to a placeholder; the conversation stays valid. A refusal
             # (4xx: too long, bad audio) would be refused again: never upload that clip again.
             if isinstance(exc, ModelError) and (exc.status_code or 0) // 100 == 4:
                 self._untranscribable.add(turn.uid)
             logger.warning("could not transcribe an earlier voice message: %s", exc.message)
-            return
+        except Exception as exc:
+            self._untranscribable.add(turn.uid)
+            logger.error("transcribing an earlier voice message failed: %s", exc, exc_info=exc)
         finally:
             self._transcribing.discard(turn.uid)
-        self.conversation.set_transcript(turn, text)
 
     # ---------------------------------------------------------------- listen
 
@@ -403,38 +479,132 @@ class Agent(Generic[DepsT]):
     ) -> AsyncGenerator[Event, None]:
         """Listen to an audio source; each utterance becomes a turn. Yields every event.
 
-        Use it as `async with contextlib.aclosing(agent.listen(mic)) as events:` when you may
-        stop early, so capture stops at once. It ends when the source ends and the queued turns
-        are done. Errors from the server are reported as `ErrorEvent`s and listening goes on.
+        Use it as `async with contextlib.aclosing(agent.listen(mic)) as events:` (or
+        `async with agent.listening(mic) as events:`) when you may stop early, so capture stops
+        at once. It ends when the source ends and the queued turns are done.
+
+        A failed turn (the server, the speaker, captions) is an `ErrorEvent` and listening goes
+        on. Speech from a source that is not live (a file not paced in real time, an array)
+        never barges in: its utterances wait for their turn. From a live source (a microphone),
+        speech during a turn cancels it (`barge_in="cancel"`) or waits (`"queue"`).
 
         Args:
             source: Any audio source (`Microphone()`, `AudioFile(...)`, ...).
             push_to_talk: When given, speech is taken only while this event is set.
             scorer: A voice-activity scorer (default: the library's default scorer).
+
+        Raises:
+            AudioError: The audio source failed (after the turns already heard are answered).
+            ConfigurationError: The agent is not started.
         """
-        send, receive = anyio.create_memory_object_stream[Event](max_buffer_size=1024)
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self._listen_loop, source, send, push_to_talk, scorer)
+        background = self._background
+        if background is None or self._client is None:
+            raise ConfigurationError(
+                "the agent is not started",
+                hint="use listen() inside `async with agent:` (that connects to the server)",
+            )
+        send, receive = event_stream()
+        session = ListenSession(
+            _AgentHost(self), self._listen_options(), send, live=is_live(source)
+        )
+        run = _SessionRun(session)
+        # The session runs in the agent's own task group, so this generator never yields from
+        # inside a cancel scope; leaving early cancels the session and waits for it to stop.
+        background.start_soon(run.main, source, push_to_talk, scorer)
+        try:
             async with receive:
                 async for event in receive:
                     yield event
+        finally:
+            run.scope.cancel()
+            with anyio.CancelScope(shield=True):
+                await run.done.wait()
+        if run.failure is not None:
+            raise run.failure
 
-    async def _listen_loop(
+    def listening(
         self,
         source: AudioSource,
-        events: MemoryObjectSendStream[Event],
-        push_to_talk: anyio.Event | None,
-        scorer: Any,
+        *,
+        push_to_talk: anyio.Event | None = None,
+        scorer: Any = None,
+    ) -> contextlib.AbstractAsyncContextManager[AsyncIterator[Event]]:
+        """`listen` as a context manager: `async with agent.listening(mic) as events:`.
+
+        Leaving the block stops capture and the running turn (the conversation stays valid).
+        """
+
+        @contextlib.asynccontextmanager
+        async def scope() -> AsyncIterator[AsyncIterator[Event]]:
+            events = self.listen(source, push_to_talk=push_to_talk, scorer=scorer)
+            async with contextlib.aclosing(events):
+                yield events
+
+        return scope()
+
+    def _listen_options(self) -> ListenOptions:
+        return ListenOptions(
+            endpointing=self.endpointing,
+            barge_in=self.barge_in,
+            confirm_timeout=self.confirm_timeout,
+            clock=self._clock,
+            speaker=self.speaker,
+            live_transcriber=self.live_transcriber,
+        )
+
+
+class _AgentHost:
+    """The agent as a listen session sees it (the `TurnHost` interface)."""
+
+    def __init__(self, agent: Agent[Any]) -> None:
+        self._agent = agent
+
+    def new_turn_id(self) -> int:
+        return next(self._agent._turn_ids)
+
+    async def run_turn(
+        self,
+        user: TurnInput,
+        emit: Callable[[Event], Awaitable[None]],
+        *,
+        turn_id: int,
+        voice: Approval | None,
+    ) -> TurnResult:
+        return await self._agent._run_turn(user, emit, turn_id=turn_id, voice=voice)
+
+    async def classify_reply(self, question: str, clip: AudioClip) -> bool:
+        return await classify_yes_no(self._agent.client, question, clip)
+
+
+class _SessionRun:
+    """One listen session run in the agent's task group; it never raises into that group."""
+
+    def __init__(self, session: ListenSession) -> None:
+        self.session = session
+        self.scope = anyio.CancelScope()
+        self.done = anyio.Event()
+        self.failure: BaseException | None = None
+
+    async def main(
+        self, source: AudioSource, push_to_talk: anyio.Event | None, scorer: Any
     ) -> None:
-        session = ListenSession(self, events)
-        async with events, anyio.create_task_group() as tg:
-            if self.live_transcriber is not None:
-                session.captions = CaptionTap(self.live_transcriber, session.emit, tg)
-            # Bounded: with barge_in="queue" at most 8 utterances wait; more are reported dropped.
-            queued = anyio.create_memory_object_stream[Queued](max_buffer_size=8)
-            utter_send, utter_receive = queued
-            tg.start_soon(session.run_turns, utter_receive)
-            async with utter_send:
-                await session.capture(source, utter_send, push_to_talk, scorer)
-
-
+        try:
+            with self.scope:
+                await self.session.run(source, push_to_talk, scorer)
+        except anyio.get_cancelled_exc_class():
+            raise  # the agent is closing
+        except (VoxagentError, KeyboardInterrupt, SystemExit) as exc:
+            self.failure = exc
+        except BaseException as exc:
+            leaf = unwrap_group(exc)
+            if isinstance(leaf, VoxagentError | KeyboardInterrupt | SystemExit):
+                self.failure = leaf
+                return
+            logger.error("listening failed unexpectedly", exc_info=exc)
+            self.failure = VoxagentError(
+                f"listening failed unexpectedly: {type(leaf).__name__}: {leaf}",
+                hint="this is a bug in voxagent or a plug-in; the log has the traceback",
+            )
+        finally:
+            self.session.events.close()
+            self.done.set()

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from voxagent.errors import VoxagentError
 from voxagent.events import ErrorEvent, Event, TranscriptFinal
 
 if TYPE_CHECKING:
@@ -35,11 +34,34 @@ _QUEUE_FRAMES = 500
 
 
 class PendingTranscript:
-    """The final transcript of one utterance, once the transcriber has it."""
+    """The final transcript of one utterance, once the transcriber has it.
+
+    It travels with the utterance's `TurnInput`; the turn registers what to do with the text
+    (`then`) instead of waiting for it, so a slow or failed transcriber never holds an answer.
+    """
 
     def __init__(self) -> None:
         self.text: str | None = None
         self.done = anyio.Event()
+        self._listeners: list[Callable[[str], None]] = []
+
+    def resolve(self, text: str | None) -> None:
+        """Set the final text (None: no transcript) and call whoever waits for it; once."""
+        if self.done.is_set():
+            return
+        self.text = text or None
+        self.done.set()
+        listeners, self._listeners = self._listeners, []
+        if self.text is not None:
+            for listener in listeners:
+                listener(self.text)
+
+    def then(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(text)` when the transcript arrives (at once if it already has)."""
+        if not self.done.is_set():
+            self._listeners.append(listener)
+        elif self.text is not None:
+            listener(self.text)
 
 
 class CaptionTap:
@@ -63,6 +85,7 @@ class CaptionTap:
         self._recent: deque[Frame] = deque(maxlen=_PRE_ROLL_FRAMES)
         self._send: MemoryObjectSendStream[Frame] | None = None
         self._busy = False
+        self._failed = False
         self.skipped_frames = 0
 
     async def frames(self, source: AudioSource) -> AsyncIterator[Frame]:
@@ -73,12 +96,17 @@ class CaptionTap:
                     self._send.send_nowait(frame)
                 except anyio.WouldBlock:
                     self.skipped_frames += 1  # never block capture for captions
+                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    # The transcription ended early (it failed): stop copying, keep capturing.
+                    self._send = None
             else:
                 self._recent.append(frame)
             yield frame
 
     def start(self) -> PendingTranscript | None:
-        """Speech started: open a caption stream. None when the previous one is still busy."""
+        """Speech started: open a caption stream. None when busy, or after captions failed."""
+        if self._failed:
+            return None
         if self._busy or self._send is not None:
             logger.debug("captions skipped: the previous utterance is still being transcribed")
             return None
@@ -101,16 +129,22 @@ class CaptionTap:
     async def _run(
         self, frames: MemoryObjectReceiveStream[Frame], pending: PendingTranscript
     ) -> None:
+        text: str | None = None
         try:
             async with frames:
                 async for event in self.transcriber.transcribe(frames):
-                    await self.emit(event)
                     if isinstance(event, TranscriptFinal):
-                        pending.text = event.text
-        except VoxagentError as exc:
-            await self.emit(
-                ErrorEvent(message=exc.message, error_type=type(exc).__name__, hint=exc.hint)
-            )
+                        text = event.text
+                        # The turn may be waiting for it: resolve before anything can block.
+                        pending.resolve(text)
+                    await self.emit(event)
+        except Exception as exc:
+            # Captions are an extra: a failure degrades to no captions (said once), and the
+            # turns go on with their audio. Anything, not only our own errors: a transcriber
+            # is a plug-in point.
+            self._failed = True
+            logger.warning("live captions stopped: %s", exc, exc_info=exc)
+            await self.emit(ErrorEvent.from_exception(exc, prefix="live captions stopped"))
         finally:
             self._busy = False
-            pending.done.set()
+            pending.resolve(text)

@@ -7,6 +7,8 @@ into the one or two lines the CLI prints.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "AudioError",
     "AuthenticationError",
@@ -21,6 +23,7 @@ __all__ = [
     "RealtimeError",
     "ServerError",
     "ServerUnavailableError",
+    "SpeakerError",
     "ToolDefinitionError",
     "ToolError",
     "VoxagentError",
@@ -133,6 +136,16 @@ class RealtimeError(ModelError):
     ) -> None:
         super().__init__(message, hint=hint, server_message=server_message)
         self.code = code
+
+
+class SpeakerError(VoxagentError):
+    """The `speaker` hook (text to speech) failed; the answer is recorded, only unspoken.
+
+    Attributes:
+        result: The turn's `TurnResult` (the answer that could not be spoken), when known.
+    """
+
+    result: Any = None
 
 
 class ToolError(Exception):

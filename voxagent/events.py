@@ -230,6 +230,28 @@ class ErrorEvent:
     hint: str | None = None
     recoverable: bool = True
 
+    @classmethod
+    def from_exception(
+        cls, exc: BaseException, *, recoverable: bool = True, prefix: str | None = None
+    ) -> ErrorEvent:
+        """The event for an exception: a `VoxagentError`'s message and hint, else its text.
+
+        Args:
+            exc: What failed.
+            recoverable: False when the loop stops after this event.
+            prefix: What was being done, put before the message ("live captions stopped").
+        """
+        message = getattr(exc, "message", None)
+        if not isinstance(message, str):
+            message = str(exc) or type(exc).__name__
+        hint = getattr(exc, "hint", None)
+        return cls(
+            message=f"{prefix}: {message}" if prefix else message,
+            error_type=type(exc).__name__,
+            hint=hint if isinstance(hint, str) else None,
+            recoverable=recoverable,
+        )
+
 
 Event = (
     SpeechStarted

@@ -7,20 +7,26 @@ tool results in the conversation. The loop then decides with `match` whether to 
 
 Whatever happens (a tool fails, the server breaks mid-stream, the user barges in and the turn is
 cancelled) the conversation is left valid: every tool call that was made gets a recorded result.
+Results are recorded before the events that report them go out, and emitting never happens
+inside the recording: a slow consumer can delay what it sees, never what is recorded.
+
+A call whose arguments were cut off (the answer hit `max_tokens`) is never run: the model is
+told it was cut off, the user gets an `ErrorEvent` with the hint to raise `max_tokens`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import anyio
+from pydantic_core import to_jsonable_python
 
 from voxagent.approval import Approval, ApprovalRequest, denial_message, format_question
+from voxagent.errors import ConversationError
 from voxagent.events import (
     AssistantMessage,
     AssistantTextDelta,
@@ -32,6 +38,7 @@ from voxagent.events import (
     TurnCompleted,
     TurnStarted,
 )
+from voxagent.model.sse import arguments_complete
 from voxagent.model.types import (
     ChatResponse,
     StreamDone,
@@ -42,13 +49,15 @@ from voxagent.model.types import (
 )
 from voxagent.results import ToolCallRecord, TurnResult
 from voxagent.tools import RunContext, ToolArgumentsError, ToolRegistry, ToolResult
+from voxagent.tools.invoke import is_async_callable
 
 if TYPE_CHECKING:
     from voxagent.audio.clip import AudioClip
+    from voxagent.captions import PendingTranscript
     from voxagent.conversation import Budget, Conversation
     from voxagent.model import ModelClient
 
-__all__ = ["ModelSettings", "TurnEnv", "TurnInput", "run_turn"]
+__all__ = ["ModelSettings", "TurnEnv", "TurnInput", "run_turn", "unwrap_group"]
 
 logger = logging.getLogger("voxagent.agent")
 
@@ -56,6 +65,20 @@ Emit = Callable[[Event], Awaitable[None]]
 
 CANCELLED_RESULT = "Cancelled before it finished: the user interrupted."
 FAILED_RESULT = "Not finished: the request to the model failed before this call completed."
+# A plain `def` tool runs in a worker thread that Python cannot stop: say what is true.
+ABANDONED_RESULT = (
+    "Stopped waiting: the user interrupted. The tool was already running and may still complete."
+)
+TRUNCATED_RESULT = (
+    "Not run: your answer was cut off at max_tokens before this call's arguments were complete. "
+    "Call it again with complete arguments, or answer in text."
+)
+# How long an answer waits for the live caption's final text (the transcript of the turn it
+# answers). Captions usually finish within ~100 ms of the end of speech; past this the answer goes
+# on and the transcript is attached to the conversation whenever it arrives.
+CAPTION_GRACE_S = 0.25
+# Events a cancelled or failed round still reports (cancelled calls) get this long to go out.
+_EMIT_AFTER_CANCEL_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +102,7 @@ class TurnInput:
     text: str | None = None
     clip: AudioClip | None = None
     transcript: str | None = None
+    pending_transcript: PendingTranscript | None = None
     tool_choice: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -107,16 +131,24 @@ class _Call:
 
     index: int
     call: ToolCall
+    truncated: bool = False
     result: ToolResult | None = None
+    started: bool = False
+    sync_tool: bool = False
 
 
 @dataclass(slots=True)
 class _Round:
     """What one model request produced."""
 
-    text: str = ""
+    parts: list[str] = field(default_factory=list)  # streamed text, joined once (linear)
     calls: list[_Call] = field(default_factory=list)
     response: ChatResponse | None = None
+    interrupt: BaseException | None = None  # KeyboardInterrupt/SystemExit a tool raised
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
 
 
 @dataclass(slots=True)
@@ -137,7 +169,10 @@ async def run_turn(env: TurnEnv, user: TurnInput, turn_id: int, emit: Emit) -> T
     """
     started = env.clock()
     conv = env.conversation
-    conv.add_user(text=user.text, audio=user.clip, transcript=user.transcript)
+    recorded = conv.add_user(text=user.text, audio=user.clip, transcript=user.transcript)
+    pending = user.pending_transcript
+    if pending is not None:
+        pending.then(lambda text: _attach_transcript(conv, recorded, text))
     await emit(TurnStarted(turn_id=turn_id, has_audio=user.clip is not None, text=user.text))
     if env.prefetch_transcripts is not None:
         # Once per turn: transcripts for audio that compaction will soon need, fetched while the
@@ -185,8 +220,15 @@ async def run_turn(env: TurnEnv, user: TurnInput, turn_id: int, emit: Emit) -> T
                 hint="Try again, or check the server's sampling settings.",
             )
         )
+    if pending is not None and not pending.done.is_set():
+        # The answer waits a moment for the live caption (the turn's transcript), never longer.
+        with anyio.move_on_after(CAPTION_GRACE_S):
+            await pending.done.wait()
     timings = dict(user.timings)
-    timings.update(model=stats.model_s, tools=stats.tools_s, total=env.clock() - started)
+    # `total` covers the user's wait from the moment the input was handed over: preparing the
+    # audio (decoding, resampling) happened before this function started.
+    total = env.clock() - started + user.timings.get("prepare", 0.0)
+    timings.update(model=stats.model_s, tools=stats.tools_s, total=total)
     if stats.first_token_s is not None:
         timings["first_token"] = stats.first_token_s
     result = TurnResult(
@@ -211,6 +253,13 @@ async def run_turn(env: TurnEnv, user: TurnInput, turn_id: int, emit: Emit) -> T
         )
     )
     return result
+
+
+def _attach_transcript(conv: Conversation, turn: Any, text: str) -> None:
+    try:
+        conv.set_transcript(turn, text)
+    except ConversationError:
+        pass  # the turn is no longer in the conversation (compacted or replaced): nothing to do
 
 
 def _transcript_of_last_user(conv: Conversation) -> str | None:
@@ -246,10 +295,18 @@ async def _round(
     try:
         async with anyio.create_task_group() as tg:
 
-            def dispatch(index: int, call: ToolCall) -> None:
-                entry = _Call(index=index, call=call)
+            def interrupt(exc: BaseException) -> None:
+                # Raised out of a task, KeyboardInterrupt would unwind the event loop itself;
+                # stop the round instead, record it, then raise it from the turn's own task.
+                outcome.interrupt = outcome.interrupt or exc
+                tg.cancel_scope.cancel()
+
+            def dispatch(index: int, call: ToolCall, truncated: bool = False) -> None:
+                entry = _Call(index=index, call=call, truncated=truncated)
                 outcome.calls.append(entry)
-                tg.start_soon(_run_call, env, entry, allow_tools, emit, tools_window, notices)
+                tg.start_soon(
+                    _run_call, env, entry, allow_tools, emit, tools_window, notices, interrupt
+                )
 
             try:
                 if env.settings.stream:
@@ -257,26 +314,41 @@ async def _round(
                 else:
                     response = await env.client.chat(messages, **options)
                     outcome.response = response
-                    outcome.text = response.text or ""
+                    outcome.parts.append(response.text or "")
+                    cut = response.finish_reason == "length"
                     for index, call in enumerate(response.tool_calls):
-                        dispatch(index, call)
+                        dispatch(index, call, cut and not arguments_complete(call.arguments))
             except Exception as exc:  # a failed request: stop the tools, record, then re-raise
                 error = exc
                 tg.cancel_scope.cancel()
             stats.model_s += env.clock() - request_started
-    finally:
-        # Shielded: even when the turn is being cancelled, the conversation must stay valid.
-        with anyio.CancelScope(shield=True):
-            await _record(env, outcome, stats, error, emit)
+    except BaseException as exc:
+        # Cancelled (barge-in), or a tool raised KeyboardInterrupt/SystemExit. Record first,
+        # synchronously: nothing can come between the turn's outcome and the conversation.
+        # Then say briefly what became of each call, and let the interruption go on as itself.
+        finished = _record(env, outcome, stats, error)
+        with anyio.move_on_after(_EMIT_AFTER_CANCEL_S, shield=True):
+            await _emit_all(emit, finished)
+        leaf = unwrap_group(exc)
+        if leaf is exc:
+            raise
+        raise leaf from None
+    await _emit_all(emit, _record(env, outcome, stats, error))
+    if outcome.interrupt is not None:
+        raise outcome.interrupt
     if tools_window:
         stats.tools_s += max(tools_window) - min(tools_window)
     cut = outcome.response is not None and outcome.response.finish_reason == "length"
-    if cut and (outcome.calls or tool_choice not in ("auto", "none")):
+    if any(c.truncated for c in outcome.calls) or (
+        cut and not outcome.calls and tool_choice not in ("auto", "none")
+    ):
         # A text answer cut at max_tokens is the user's choice; a tool call cut there is broken
-        # JSON the model never meant, worth saying (plain text truncation is left alone).
+        # JSON the model never meant, worth saying. A complete call that happens to end at
+        # max_tokens ran normally and is not reported.
         await emit(
             ErrorEvent(
-                message="The model's answer was cut off at max_tokens inside a tool call.",
+                message="The model's answer was cut off at max_tokens inside a tool call; "
+                "the call was not run.",
                 error_type="AnswerTruncated",
                 hint="raise max_tokens (a tool call needs room for its JSON arguments)",
             )
@@ -286,6 +358,36 @@ async def _round(
     return outcome
 
 
+def unwrap_group(exc: BaseException) -> BaseException:
+    """The one exception a user should see from a task group's failure.
+
+    Tool tasks only ever raise cancellation or what a tool let through on purpose
+    (KeyboardInterrupt, SystemExit); the group around them is an implementation detail.
+    """
+    if not isinstance(exc, BaseExceptionGroup):
+        return exc
+    leaves: list[BaseException] = []
+    stack: list[BaseException] = [exc]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, BaseExceptionGroup):
+            stack.extend(item.exceptions)
+        else:
+            leaves.append(item)
+    cancelled = anyio.get_cancelled_exc_class()
+    for kind in (KeyboardInterrupt, SystemExit):
+        for leaf in leaves:
+            if isinstance(leaf, kind):
+                return leaf
+    others = [leaf for leaf in leaves if not isinstance(leaf, cancelled)]
+    return others[0] if others else leaves[0] if leaves else exc
+
+
+async def _emit_all(emit: Emit, events: list[Event]) -> None:
+    for event in events:
+        await emit(event)
+
+
 async def _consume_stream(
     env: TurnEnv,
     messages: list[dict[str, Any]],
@@ -293,7 +395,7 @@ async def _consume_stream(
     outcome: _Round,
     stats: _Stats,
     emit: Emit,
-    dispatch: Callable[[int, ToolCall], None],
+    dispatch: Callable[[int, ToolCall, bool], None],
 ) -> None:
     """Read a streamed answer: text deltas out as events, each tool call dispatched when ready."""
     started = env.clock()
@@ -304,42 +406,45 @@ async def _consume_stream(
                 case TextDelta(text=text):
                     if stats.first_token_s is None:
                         stats.first_token_s = env.clock() - started
-                    outcome.text += text
+                    outcome.parts.append(text)
                     await emit(AssistantTextDelta(text=text))
-                case ToolCallReady(index=index, call=call):
-                    dispatch(index, call)
+                case ToolCallReady(index=index, call=call, truncated=truncated):
+                    dispatch(index, call, truncated)
                 case StreamDone(response=response):
                     outcome.response = response
 
 
-async def _record(
-    env: TurnEnv, outcome: _Round, stats: _Stats, error: Exception | None, emit: Emit
-) -> None:
+def _record(env: TurnEnv, outcome: _Round, stats: _Stats, error: Exception | None) -> list[Event]:
+    """Record the round in the conversation; return the events that report it, in order.
+
+    Synchronous on purpose: it cannot be interrupted between the assistant message and its
+    tool results, and it never waits for whoever consumes the events.
+    """
     response = outcome.response
     if response is not None:
         if response.usage is not None:
             stats.usage = stats.usage + response.usage
-        if not env.settings.stream or not outcome.text:
-            outcome.text = response.text or outcome.text
+        if not outcome.text and response.text:
+            outcome.parts[:] = [response.text]
         # Calls the stream announced only at the end (or a non-stream answer) are all dispatched
         # by now; a call in the final message we never saw would be a client bug, not a model one.
+    text = outcome.text
     calls = sorted(outcome.calls, key=lambda c: c.index)
-    if not outcome.text and not calls:
-        return
-    assistant = env.conversation.add_assistant(outcome.text or None, [c.call for c in calls])
-    if outcome.text:
-        await emit(AssistantMessage(text=outcome.text))
+    if not text and not calls:
+        return []
+    assistant = env.conversation.add_assistant(text or None, [c.call for c in calls])
+    events: list[Event] = [AssistantMessage(text=text)] if text else []
     for entry, stored in zip(calls, assistant.tool_calls, strict=True):
         result = entry.result
         if result is None:
-            content = CANCELLED_RESULT if error is None else FAILED_RESULT
+            if error is not None:
+                content = FAILED_RESULT
+            elif entry.started and entry.sync_tool:
+                content = ABANDONED_RESULT
+            else:
+                content = CANCELLED_RESULT
             result = ToolResult(content=content, is_error=True, error_kind="cancelled")
             entry.result = result
-            await emit(
-                ToolCallFinished(
-                    call_id=stored.id, name=stored.name, result=content, is_error=True, duration=0.0
-                )
-            )
         env.conversation.add_tool_result(
             stored.id, stored.name, result.content, is_error=result.is_error
         )
@@ -348,20 +453,28 @@ async def _record(
                 call_id=stored.id, name=stored.name, arguments=stored.arguments, result=result
             )
         )
+        events.append(
+            ToolCallFinished(
+                call_id=stored.id,
+                name=stored.name,
+                result=result.content,
+                is_error=result.is_error,
+                duration=result.duration_s,
+            )
+        )
+    return events
 
 
-def display_arguments(arguments: str) -> dict[str, Any]:
-    """Best-effort parse of a call's raw arguments for events and questions."""
-    try:
-        value = json.loads(arguments) if arguments.strip() else {}
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+def _shown(values: dict[str, Any]) -> dict[str, Any]:
+    """The validated values as JSON-ready data (what the tool will receive, for people)."""
+    shown = to_jsonable_python(values, fallback=repr)
+    return shown if isinstance(shown, dict) else {}
 
 
 async def _notice_when_slow(env: TurnEnv, call: ToolCall, emit: Emit, notices: set[str]) -> None:
     """Fill the silence once per round when a tool runs long (the user hears something)."""
-    assert env.slow_tool_after is not None
+    if env.slow_tool_after is None:
+        return
     await anyio.sleep(env.slow_tool_after)
     if notices:  # another call of this round already said it
         return
@@ -375,7 +488,11 @@ async def _notice_when_slow(env: TurnEnv, call: ToolCall, emit: Emit, notices: s
         )
     )
     if env.speaker is not None and env.slow_tool_notice:
-        await env.speaker(env.slow_tool_notice)
+        try:
+            await env.speaker(env.slow_tool_notice)
+        except Exception as exc:  # the notice is a courtesy: never let it break the tool's round
+            logger.warning("the speaker failed to say the slow-tool notice: %s", exc)
+            await emit(ErrorEvent.from_exception(exc, prefix="the speaker failed"))
 
 
 async def _run_call(
@@ -385,13 +502,16 @@ async def _run_call(
     emit: Emit,
     window: list[float],
     notices: set[str],
+    interrupt: Callable[[BaseException], None],
 ) -> None:
     """Validate, approve and run one tool call; never raises except cancellation."""
     call = entry.call
     tool = env.registry.get(call.name)
     result: ToolResult | None = None
     values: dict[str, Any] = {}
-    if tool is None:
+    if entry.truncated:
+        result = ToolResult(content=TRUNCATED_RESULT, is_error=True, error_kind="truncated")
+    elif tool is None:
         result = ToolResult(
             content=f"Unknown tool {call.name!r}. Available tools: "
             + ", ".join(t.name for t in env.registry),
@@ -412,7 +532,9 @@ async def _run_call(
             result = ToolResult(
                 content=env.registry.cap(str(exc), tool), is_error=True, error_kind=exc.kind
             )
-    shown = display_arguments(call.arguments)
+    # People see exactly the validated values the tool will receive (a double-encoded JSON
+    # string, for one, parses to different values than its raw text shows).
+    shown = _shown(values) if tool is not None and result is None else {}
     if tool is not None and result is None and tool.confirm:
         request = ApprovalRequest(
             call_id=call.id,
@@ -431,6 +553,8 @@ async def _run_call(
             )
     if tool is not None and result is None:
         await emit(ToolCallStarted(call_id=call.id, name=call.name, arguments=shown))
+        entry.started = True
+        entry.sync_tool = not is_async_callable(tool.function)
         window.append(env.clock())
         ctx = RunContext(
             deps=env.deps, conversation=env.conversation, audio=_last_audio(env.conversation)
@@ -438,20 +562,20 @@ async def _run_call(
         async with anyio.create_task_group() as tg:
             if env.slow_tool_after is not None:
                 tg.start_soon(_notice_when_slow, env, call, emit, notices)
-            result = await env.registry.call(tool, values, ctx)
+            try:
+                result = await env.registry.call(tool, values, ctx)
+            except (KeyboardInterrupt, SystemExit) as exc:
+                result = ToolResult(
+                    content=f"Interrupted: the program is stopping ({type(exc).__name__}).",
+                    is_error=True,
+                    error_kind="cancelled",
+                )
+                interrupt(exc)
             tg.cancel_scope.cancel()
         window.append(env.clock())
     assert result is not None
+    # Reported by the round once it is recorded in the conversation.
     entry.result = result
-    await emit(
-        ToolCallFinished(
-            call_id=call.id,
-            name=call.name,
-            result=result.content,
-            is_error=result.is_error,
-            duration=result.duration_s,
-        )
-    )
 
 
 def _last_audio(conv: Conversation) -> AudioClip | None:

@@ -138,7 +138,7 @@ async def test_a_microphone_unplugged_mid_stream_ends_listen_with_a_clear_audio_
                     failure = events[-1]
                     assert failure.error_type == "AudioError" and not failure.recoverable
             await assert_next_turn_works(agent, server)
-    message = failure.message if isinstance(failure, ErrorEvent) else str(failure)
+    message = failure.message
     assert "microphone" in message and "\n" not in message
     assert failure.hint
     assert device.streams[0].closed

@@ -18,7 +18,7 @@ from voxagent.errors import ToolDefinitionError, ToolError
 from voxagent.tools.arguments import ToolArgumentsError, validate_arguments
 from voxagent.tools.context import RunContext
 from voxagent.tools.docstrings import parse_docstring
-from voxagent.tools.invoke import run_function
+from voxagent.tools.invoke import is_async_callable, run_function
 from voxagent.tools.result import (
     DEFAULT_MAX_RESULT_CHARS,
     ToolResult,
@@ -178,9 +178,7 @@ class Tool:
         Raises:
             ToolArgumentsError: Its `str()` is the message for the model.
         """
-        return validate_arguments(
-            self.signature.model, self.signature.fields, arguments, self.name
-        )
+        return validate_arguments(self.signature.model, self.signature.fields, arguments, self.name)
 
     async def invoke(
         self,
@@ -267,6 +265,13 @@ class Tool:
             return finish(f"{type(exc).__name__}: {text}" if text else type(exc).__name__, "raised")
         if scope.cancelled_caught:
             logger.warning("tool %r timed out after %g s", self.name, self.timeout)
+            if not is_async_callable(self.function):
+                # Python cannot stop a thread: the tool may still act. Say so, not "cancelled".
+                return finish(
+                    f"Tool {self.name} timed out after {self.timeout:g} s: stopped waiting for "
+                    "it; it was already running and may still complete.",
+                    "timeout",
+                )
             return finish(f"Tool {self.name} timed out after {self.timeout:g} s.", "timeout")
         try:
             content = serialise_result(value)

@@ -34,6 +34,7 @@ ERROR_KINDS = frozenset(
         "unserialisable",
         "denied",
         "cancelled",
+        "truncated",
     }
 )
 """Every `ToolResult.error_kind` voxagent produces."""
