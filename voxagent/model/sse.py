@@ -274,7 +274,8 @@ class StreamAssembler:
     the answer finishes; a call not ready by then is announced at the finish, marked
     `truncated` when the answer was cut at max_tokens (finish_reason "length") before its
     arguments were complete. Fragments of several calls may interleave: switching from one
-    call to another announces nothing.
+    call to another announces only the previous call, if its arguments are complete (its name
+    is then final).
 
     Args:
         max_text_chars: The cap on the assistant text, in characters.
@@ -298,6 +299,7 @@ class StreamAssembler:
         self._text_size = 0
         self._calls: list[_PartialCall] = []
         self._by_index: dict[int, int] = {}
+        self._last: int | None = None  # position of the call the previous fragment belonged to
         self._current: int | None = None
         self._max_text = max_text_chars
         self._max_arguments = max_argument_chars
@@ -411,6 +413,11 @@ class StreamAssembler:
             position = len(self._calls) - 1
             self._by_index[index] = position
         self._current = index
+        if self._last is not None and self._last != position:
+            # The server moved on to another call: the previous call's name is final (servers
+            # send a name whole, or in consecutive fragments), so it may go now if complete.
+            items.extend(self._settle(self._last))
+        self._last = position
         call = self._calls[position]
         if new_id:
             call.id = new_id
@@ -432,6 +439,15 @@ class StreamAssembler:
         if call.emitted is None and name_known and call.complete:
             call.emitted = call.to_call()
             items.append(ToolCallReady(position, call.emitted))
+
+    def _settle(self, position: int) -> list[StreamItem]:
+        call = self._calls[position]
+        if call.name_size:
+            call.name_done = True
+        if call.emitted is None and call.name_done and call.complete:
+            call.emitted = call.to_call()
+            return [ToolCallReady(position, call.emitted)]
+        return []
 
     def _add_arguments(self, call: _PartialCall, arguments: str) -> None:
         if call.emitted is not None:

@@ -102,7 +102,7 @@ def test_interleaved_calls_are_never_dispatched_with_incomplete_arguments() -> N
     assert [c.name for c in response.tool_calls] == ["set_light", "get_time"]
 
 
-def test_switching_index_leaves_an_incomplete_call_for_the_end() -> None:
+def test_switching_index_fires_only_the_complete_call_never_an_incomplete_one() -> None:
     assembler = StreamAssembler()
     items = feed_all(
         assembler,
@@ -114,9 +114,25 @@ def test_switching_index_leaves_an_incomplete_call_for_the_end() -> None:
             fragment(0, arguments="1}"),
         ],
     )
-    assert [r.call.arguments for r in ready(items)] == ['{"a": 1}']
-    [last] = ready(assembler.feed(chunk({}, "tool_calls")))
-    assert last.call.name == "g" and last.index == 1
+    # Switching to "g" left "f" (arguments incomplete) alone; switching back to "f" settled
+    # "g" (name final, arguments complete); "f" fired on its own closing fragment.
+    assert [(r.call.name, r.call.arguments) for r in ready(items)] == [
+        ("g", "{}"),
+        ("f", '{"a": 1}'),
+    ]
+    assert ready(assembler.feed(chunk({}, "tool_calls"))) == []
+
+
+def test_a_whole_call_in_one_fragment_fires_when_the_next_call_starts() -> None:
+    assembler = StreamAssembler()
+    first = assembler.feed(
+        chunk({"tool_calls": [fragment(0, id="aaaaaaaaa", name="f", arguments="{}")]})
+    )
+    assert ready(first) == []  # the name might still grow
+    items = assembler.feed(
+        chunk({"tool_calls": [fragment(1, id="bbbbbbbbb", name="g", arguments='{"x": ')]})
+    )
+    assert [(r.index, r.call.name) for r in ready(items)] == [(0, "f")]
 
 
 def test_more_arguments_after_a_dispatched_call_are_a_protocol_error() -> None:
