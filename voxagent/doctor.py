@@ -101,8 +101,14 @@ def audio_checks() -> list[Check]:
     checks: list[Check] = []
     for module, why in (("soundfile", "audio files"), ("soxr", "resampling")):
         found = importlib.util.find_spec(module) is not None
-        checks.append(Check(module, found, f"{why}: {'installed' if found else 'missing'}",
-                            "pip install voxagent (it is a core dependency)"))
+        checks.append(
+            Check(
+                module,
+                found,
+                f"{why}: {'installed' if found else 'missing'}",
+                "pip install voxagent (it is a core dependency)",
+            )
+        )
     try:
         from voxagent.audio import list_input_devices
 

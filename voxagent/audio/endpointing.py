@@ -100,8 +100,7 @@ class Utterance:
 
     def __repr__(self) -> str:
         return (
-            f"Utterance(start={self.start:.3f}, end={self.end:.3f}, "
-            f"duration={self.duration:.2f})"
+            f"Utterance(start={self.start:.3f}, end={self.end:.3f}, duration={self.duration:.2f})"
         )
 
 

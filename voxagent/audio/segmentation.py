@@ -91,9 +91,7 @@ async def utterances(
     push_to_talk: anyio.Event | PushToTalk | None = None,
 ) -> AsyncIterator[Utterance]:
     """Yield only the utterances of `segment` (same arguments)."""
-    async for event in segment(
-        source, settings=settings, scorer=scorer, push_to_talk=push_to_talk
-    ):
+    async for event in segment(source, settings=settings, scorer=scorer, push_to_talk=push_to_talk):
         if isinstance(event, Utterance):
             yield event
 

@@ -47,7 +47,6 @@ _STRUCTURED = json.dumps({"backend": "xgrammar", "disable_any_whitespace": True}
 _VALUELESS = {"--enable-auto-tool-choice", "--enforce-eager"}
 
 
-
 def vllm_missing() -> ConfigurationError:
     """The error for a machine without vLLM, listing the ways out."""
     return ConfigurationError(

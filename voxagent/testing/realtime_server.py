@@ -342,4 +342,3 @@ async def _pipe(src: anyio.abc.SocketStream, dst: anyio.abc.SocketStream) -> Non
     finally:
         # One side ended: end the other too, as a real broken link does.
         await dst.aclose()
-
