@@ -210,7 +210,7 @@ async def test_wrong_shaped_answers_through_agent_ask_are_protocol_errors() -> N
                     await agent.ask(text="hi")
     for bad in (WRONG_CHUNKS["delta-tool-calls-a-number"], WRONG_CHUNKS["fragment-null"]):
         async with raw_server(sse_events(chunk({"content": "a"}), bad)) as base_url:
-            agent: Agent[None] = Agent(base_url=base_url, stream=True)
+            agent = Agent(base_url=base_url, stream=True)
             async with agent:
                 with pytest.raises(ProtocolError, match="malformed answer"):
                     await agent.ask(text="hi")

@@ -1,0 +1,319 @@
+"""The API key and URL credentials never reach a message, a log line or an event.
+
+Servers and proxies echo requests back: a stream error event quoting the Authorization header,
+an HTML page, a bad SSE line, an error body. And a base URL may carry `user:password@`. Every
+path where such text becomes an exception, a log record (DEBUG included) or an event is
+tested here with a server that echoes the credentials it received.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing, asynccontextmanager
+from typing import Any
+
+import anyio
+import anyio.abc
+import numpy as np
+import pytest
+
+from voxagent import Agent
+from voxagent.errors import (
+    ModelError,
+    ProtocolError,
+    RealtimeError,
+    ServerError,
+    ServerUnavailableError,
+    VoxagentError,
+)
+from voxagent.events import Event
+from voxagent.model import ModelClient
+from voxagent.model.http_errors import Redactor, public_url
+from voxagent.model.realtime import RealtimeTranscriber
+from voxagent.testing.http11 import Connection, IncomingRequest
+from voxagent.testing.realtime_server import RealtimeTestServer
+
+pytestmark = pytest.mark.anyio
+KEY = "sk-live-0123456789abcdefSECRET"
+PASSWORD = "hunter2-pass%40word"  # percent-encoded "@": the decoded form must go too
+DECODED_PASSWORD = "hunter2-pass@word"
+USER = [{"role": "user", "content": "hi"}]
+MODELS = json.dumps({"object": "list", "data": [{"id": "m"}]}).encode()
+
+Echo = Callable[[Connection, str], Awaitable[None]]
+
+
+@asynccontextmanager
+async def echoing_server(answer: Echo) -> AsyncIterator[tuple[int, list[IncomingRequest]]]:
+    """A loopback server that answers chat requests with `answer(connection, authorization)`."""
+    requests: list[IncomingRequest] = []
+
+    async def handle(stream: anyio.abc.SocketStream) -> None:
+        connection = Connection(stream)
+        async with stream:
+            while (request := await connection.next_request()) is not None:
+                requests.append(request)
+                if request.path.endswith("/models"):
+                    await connection.respond(200, MODELS, "application/json")
+                else:
+                    await answer(connection, request.headers.get("authorization", ""))
+                if not connection.reusable:
+                    return
+
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    async with listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, handle)
+        try:
+            yield port, requests
+        finally:
+            tg.cancel_scope.cancel()
+
+
+def sse(*lines: bytes) -> bytes:
+    return b"".join(lines)
+
+
+async def stream_error_event(connection: Connection, auth: str) -> None:
+    await connection.start(200, [("content-type", "text/event-stream")], length=None)
+    error = {"error": {"message": f"bad credentials: {auth} (key {auth.partition(' ')[2]})"}}
+    await connection.write(b"data: " + json.dumps(error).encode() + b"\n\n")
+    await connection.finish()
+
+
+async def html_page(connection: Connection, auth: str) -> None:
+    await connection.respond(200, f"<html>{auth}</html>".encode(), "text/html")
+
+
+async def bad_sse_line(connection: Connection, auth: str) -> None:
+    await connection.start(200, [("content-type", "text/event-stream")], length=None)
+    await connection.write(f"Authorization: {auth}\n\n".encode())
+    await connection.finish()
+
+
+async def bad_chunk_json(connection: Connection, auth: str) -> None:
+    await connection.start(200, [("content-type", "text/event-stream")], length=None)
+    await connection.write(f'data: {{"auth": "{auth}" \n\n'.encode())
+    await connection.finish()
+
+
+async def error_status(connection: Connection, auth: str) -> None:
+    body = json.dumps({"error": {"message": f"refused {auth}"}}).encode()
+    await connection.respond(500, body, "application/json")
+
+
+async def error_body_200(connection: Connection, auth: str) -> None:
+    body = json.dumps({"error": {"message": f"quota exceeded for {auth}"}}).encode()
+    await connection.respond(200, body, "application/json")
+
+
+# What each echo raises when read as a stream, and when read as a whole answer (the same bytes
+# that are a stream event are not JSON as a whole, and a JSON body is not an SSE line).
+ECHOES: dict[str, tuple[Echo, type[ModelError], type[ModelError]]] = {
+    "stream-error-event": (stream_error_event, ServerError, ProtocolError),
+    "non-json-page": (html_page, ProtocolError, ProtocolError),
+    "bad-sse-line": (bad_sse_line, ProtocolError, ProtocolError),
+    "bad-chunk-json": (bad_chunk_json, ProtocolError, ProtocolError),
+    "error-status": (error_status, ServerError, ServerError),
+    "error-body-with-200": (error_body_200, ProtocolError, ServerError),
+}
+
+
+def texts_of(error: BaseException) -> list[str]:
+    """Everything a person or a log could see of `error` and what it was raised from."""
+    seen: list[str] = []
+    current: BaseException | None = error
+    while current is not None:
+        seen += [str(current), repr(current), *(str(a) for a in current.args)]
+        if isinstance(current, VoxagentError):
+            seen.append(current.hint or "")
+        if isinstance(current, ModelError):
+            seen.append(current.server_message or "")
+        # What a traceback would print: the cause, else the context unless suppressed.
+        hidden = current.__suppress_context__
+        current = current.__cause__ or (None if hidden else current.__context__)
+    return seen
+
+
+def assert_clean(texts: list[str], *secrets: str) -> None:
+    for text in texts:
+        for secret in secrets:
+            assert secret not in text, f"{secret!r} leaked into {text[:300]!r}"
+
+
+async def consume(client: ModelClient, stream: bool) -> None:
+    if not stream:
+        await client.chat(USER)
+        return
+    async with aclosing(client.stream_chat(USER)) as items:
+        async for _ in items:
+            pass
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
+@pytest.mark.parametrize("name", list(ECHOES))
+async def test_an_echoed_api_key_is_redacted_from_errors_and_debug_logs(
+    name: str, stream: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    echo, when_streamed, when_whole = ECHOES[name]
+    expected = when_streamed if stream else when_whole
+    async with echoing_server(echo) as (port, requests):
+        base_url = f"http://127.0.0.1:{port}/v1"
+        async with ModelClient(base_url, model="m", api_key=KEY) as client:
+            with pytest.raises(expected) as caught:
+                await consume(client, stream)
+    assert requests[-1].headers["authorization"] == f"Bearer {KEY}"  # the server did see it
+    assert "[redacted]" in " ".join(texts_of(caught.value))  # and echoed it back
+    assert_clean([*texts_of(caught.value), caplog.text], KEY)
+
+
+async def test_userinfo_in_base_url_is_sent_as_basic_auth_and_never_shown(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with echoing_server(error_status) as (port, requests):
+        base_url = f"http://alice:{PASSWORD}@127.0.0.1:{port}/v1"
+        async with ModelClient(base_url, model="m", retry=None) as client:
+            assert client.base_url == f"http://127.0.0.1:{port}/v1"
+            assert_clean([repr(client)], PASSWORD, DECODED_PASSWORD)
+            with pytest.raises(ServerError) as caught:
+                await client.chat(USER)
+    basic = requests[-1].headers["authorization"]
+    assert basic.startswith("Basic ")  # credentials still work, as httpx sent them before
+    assert requests[-1].path == "/v1/chat/completions"
+    # The server echoed the Basic value; the message names the host, not the password.
+    assert f"127.0.0.1:{port}" in caught.value.message
+    assert_clean(
+        [*texts_of(caught.value), caplog.text], PASSWORD, DECODED_PASSWORD, basic.split()[1]
+    )
+    assert "alice:" not in caplog.text
+
+
+async def test_userinfo_is_kept_out_of_connection_errors() -> None:
+    with anyio.fail_after(20):
+        listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+        port = listener.extra(anyio.abc.SocketAttribute.local_port)
+        await listener.aclose()
+        base_url = f"http://alice:{PASSWORD}@127.0.0.1:{port}/v1"
+        async with ModelClient(base_url, model="m", retry=None) as client:
+            with pytest.raises(ServerUnavailableError) as caught:
+                await client.chat(USER)
+    assert_clean(texts_of(caught.value), PASSWORD, DECODED_PASSWORD, "alice")
+
+
+async def test_agent_ask_errors_and_events_carry_no_key(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    events: list[Event] = []
+    async with echoing_server(stream_error_event) as (port, _):
+        agent: Agent[None] = Agent(base_url=f"http://127.0.0.1:{port}/v1", api_key=KEY)
+        async with agent:
+            with pytest.raises(ServerError) as caught:
+                await agent.ask(text="hi", on_event=events.append)
+    assert_clean([*texts_of(caught.value), caplog.text, *map(repr, events)], KEY)
+
+
+def test_redactor_covers_every_form_of_url_credentials() -> None:
+    redact = Redactor.for_connection(f"https://bob:{PASSWORD}@h.example/v1", "key-123456")
+    text = f"{PASSWORD} {DECODED_PASSWORD} bob:{DECODED_PASSWORD} key-123456"
+    assert redact(text).count("[redacted]") == 4
+    assert "bob:" not in redact(f"bob:{DECODED_PASSWORD}")
+    assert public_url(f"https://bob:{PASSWORD}@h.example:8443/v1?x=1") == (
+        "https://h.example:8443/v1?x=1"
+    )
+    token_only = Redactor.for_connection("https://tok-abcdef@h.example/v1", None)
+    assert token_only("sent tok-abcdef") == "sent [redacted]"
+    assert Redactor.for_connection("http://h/v1", "abc")("abc") == "abc"  # too short to matter
+
+
+# ------------------------------------------------------------ realtime
+
+
+async def test_the_realtime_debug_log_never_prints_the_authorization_header(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    frames = [np.zeros(1600, dtype=np.float32) for _ in range(4)]
+
+    async def source() -> AsyncIterator[np.ndarray]:
+        for frame in frames:
+            yield frame
+
+    async with RealtimeTestServer() as server:
+        async with RealtimeTranscriber(server.base_url, server.model, api_key=KEY) as rt:
+            await rt.transcribe_text(source())
+    handshake = [r.getMessage() for r in caplog.records if r.name == "websockets.client"]
+    assert any(line.lower().startswith("> authorization: [redacted]") for line in handshake)
+    # The test server's own log (websockets.server) shows what it received: not the client's.
+    client_side = [r.getMessage() for r in caplog.records if r.name != "websockets.server"]
+    assert_clean(client_side, KEY)
+
+
+class EchoingSocket:
+    """A realtime server that answers the first audio with an error quoting the key."""
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+        self.inbox: list[str] = []
+        self.got_audio = anyio.Event()
+
+    async def send(self, message: str) -> None:
+        if "append" in json.loads(message)["type"]:
+            self.got_audio.set()
+
+    async def recv(self) -> str:
+        await self.got_audio.wait()
+        reply, self.reply = self.reply, ""
+        if not reply:
+            await anyio.sleep_forever()
+        return reply
+
+    async def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (json.dumps({"type": "error", "error": f"bad key {KEY}", "code": "x"}), RealtimeError),
+        (f"<html>Authorization: Bearer {KEY}</html>", ProtocolError),
+    ],
+    ids=["server-error", "non-json"],
+)
+async def test_realtime_errors_echoing_the_key_are_redacted(
+    reply: str, error: type[VoxagentError]
+) -> None:
+    headers: list[dict[str, str]] = []
+
+    async def connect(url: str, *, additional_headers: dict[str, str], **_: Any) -> EchoingSocket:
+        headers.append(additional_headers)
+        return EchoingSocket(reply)
+
+    async def source() -> AsyncIterator[np.ndarray]:
+        yield np.zeros(1600, dtype=np.float32)
+        await anyio.sleep_forever()
+
+    base_url = f"http://carol:{PASSWORD}@test/v1"
+    async with RealtimeTranscriber(base_url, "m", api_key=KEY, connect=connect) as rt:
+        assert rt.url == "ws://test/v1/realtime"
+        with anyio.fail_after(5), pytest.raises(error) as caught:
+            await rt.transcribe_text(source())
+    assert headers[0]["Authorization"] == f"Bearer {KEY}"
+    assert_clean(texts_of(caught.value), KEY, PASSWORD, DECODED_PASSWORD)
+
+
+async def test_realtime_open_failures_name_the_url_without_its_password() -> None:
+    async def connect(url: str, **_: Any) -> EchoingSocket:
+        raise OSError(f"refused {url}")
+
+    base_url = f"http://carol:{PASSWORD}@127.0.0.1:9/v1"
+    transcriber = RealtimeTranscriber(base_url, "m", connect=connect, max_reconnects=0)
+    with pytest.raises(ServerUnavailableError) as caught:
+        async with transcriber:
+            pass
+    assert "ws://127.0.0.1:9/v1/realtime" in caught.value.message
+    assert_clean(texts_of(caught.value), PASSWORD, DECODED_PASSWORD)
