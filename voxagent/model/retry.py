@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable
@@ -79,17 +80,20 @@ def parse_retry_after(
         return None
     text = value.strip()
     try:
-        return max(0.0, float(text))
+        seconds = float(text)
     except ValueError:
         pass
+    else:
+        # "nan" parses as a float but says nothing: treat it as unreadable (our own backoff).
+        return None if math.isnan(seconds) else max(0.0, seconds)
     try:
         target = parsedate_to_datetime(text).timestamp()
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     reference = now()
     if date_header:
         try:
             reference = parsedate_to_datetime(date_header).timestamp()
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             pass
     return max(0.0, target - reference)

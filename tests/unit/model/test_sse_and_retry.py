@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -88,6 +89,14 @@ def test_assembler_raises_for_error_chunk_and_nameless_call() -> None:
 )
 def test_parse_retry_after(value: str | None, date: str | None, expected: float | None) -> None:
     assert parse_retry_after(value, date_header=date, now=lambda: 0.0) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("nan", None), ("NaN", None), ("inf", math.inf), ("1e400", math.inf), ("-inf", 0.0)],
+)
+def test_retry_after_that_is_not_a_number_is_unreadable(value: str, expected: float | None) -> None:
+    assert parse_retry_after(value, now=lambda: 0.0) == expected
 
 
 def test_http_date_without_date_header_uses_injected_now() -> None:
