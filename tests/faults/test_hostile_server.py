@@ -274,6 +274,13 @@ async def test_the_size_cap_is_a_client_parameter_for_text_and_arguments() -> No
                 await client.chat(USER)
 
 
+async def test_an_endless_stream_of_empty_chunks_is_cut_too() -> None:
+    async with raw_server(endless_text("")) as base_url:
+        async with ModelClient(base_url, model="m", max_answer_chars=1000) as client:
+            with pytest.raises(ProtocolError, match="more than 3024 chunks"):
+                [_ async for _ in client.stream_chat(USER)]
+
+
 def flood_then_answer(flood: bytes, repeat: int) -> Chat:
     async def chat(connection: Connection, request: IncomingRequest) -> None:
         await connection.start(200, [("content-type", "text/event-stream")], length=None)

@@ -278,7 +278,8 @@ class StreamAssembler:
     is then final).
 
     Args:
-        max_text_chars: The cap on the assistant text, in characters.
+        max_text_chars: The cap on the assistant text, in characters; twice as many chunks,
+            and a thousand more, are accepted (a stream of empty chunks is a runaway too).
         max_argument_chars: The cap on each call's arguments, in characters.
         source: Who sends the chunks (the request URL), for error messages.
 
@@ -302,6 +303,10 @@ class StreamAssembler:
         self._last: int | None = None  # position of the call the previous fragment belonged to
         self._current: int | None = None
         self._max_text = max_text_chars
+        # Chunks that carry no text (empty deltas, usage, keep-alive objects) escape the text
+        # cap; a real answer has at most about one chunk per character, plus a few.
+        self._max_chunks = 2 * max_text_chars + 1024
+        self._chunks = 0
         self._max_arguments = max_argument_chars
         self._source = source
         self.finish_reason: str | None = None
@@ -311,6 +316,13 @@ class StreamAssembler:
     def feed(self, chunk: Any) -> list[StreamItem]:
         """Add one chunk; return the items it makes ready."""
         source = self._source
+        self._chunks += 1
+        if self._chunks > self._max_chunks:
+            raise ProtocolError(
+                f"{source} streamed more than {self._max_chunks} chunks; the answer was abandoned",
+                hint="the server kept streaming without finishing; set max_tokens, or raise "
+                "max_answer_chars if such long answers are expected",
+            )
         if not isinstance(chunk, dict):
             raise malformed(source, "a stream chunk", chunk, "an object")
         raise_for_error(chunk, source)

@@ -269,3 +269,22 @@ def test_blank_run_collapsing_keeps_event_boundaries() -> None:
     raw = b'data: {"a"\r\n\r\n\r\n\r\n: c\n\n\n\ndata: 2\n\n\n\n\ndata: 3'
     assert decoder.feed(raw) == ['{"a"', "2"]
     assert decoder.close() == ["3"]
+
+
+def test_a_stream_of_empty_chunks_is_capped_too() -> None:
+    assembler = StreamAssembler(max_text_chars=100)
+    for _ in range(2 * 100 + 1024):
+        assert assembler.feed(chunk({})) == []
+    with pytest.raises(ProtocolError, match="more than 1224 chunks"):
+        assembler.feed(chunk({}))
+
+
+def test_an_answer_at_the_text_cap_in_one_character_chunks_is_accepted() -> None:
+    assembler = StreamAssembler(max_text_chars=1000)
+    assembler.feed(chunk({"role": "assistant", "content": ""}))
+    for _ in range(1000):
+        assembler.feed(chunk({"content": "x"}))
+    assembler.feed(chunk({}, "stop"))
+    assembler.feed({"choices": [], "usage": {"total_tokens": 1000}})
+    _, response = assembler.finish()
+    assert response.text == "x" * 1000
