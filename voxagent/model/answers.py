@@ -104,7 +104,7 @@ def decode_json(raw: bytes | str, url: str) -> Any:
         ) from None
 
 
-def raise_for_error(data: dict[str, Any], source: str) -> None:
+def raise_for_error(data: dict[str, Any], source: str, *, mid_stream: bool = False) -> None:
     """Raise `ServerError` with the server's own words when a 200 answer is an error object.
 
     vLLM reports some failures (an engine error mid-stream, a request it gave up on) as
@@ -114,8 +114,9 @@ def raise_for_error(data: dict[str, Any], source: str) -> None:
     if error in (None, False, "", {}, []) and data.get("object") != "error":
         return
     said = server_message(json.dumps(data).encode()) or "unknown error"
+    where = "mid-stream" if mid_stream else "instead of an answer"
     raise ServerError(
-        f"{source} reported an error instead of an answer: {said}",
+        f"{source} reported an error {where}: {said}",
         hint="the model server failed while generating; its log says why",
         server_message=said,
     )

@@ -325,7 +325,7 @@ class StreamAssembler:
             )
         if not isinstance(chunk, dict):
             raise malformed(source, "a stream chunk", chunk, "an object")
-        raise_for_error(chunk, source)
+        raise_for_error(chunk, source, mid_stream=True)
         model = chunk.get("model")
         if model is not None:
             if not isinstance(model, str):
