@@ -93,3 +93,61 @@ async def test_a_wrong_model_name_names_the_served_model_and_the_conversation_go
     assert len(conversation.turns) == 0
     async with _agent(vllm_chat_server, conversation=conversation) as agent:
         await _goes_on(agent)
+
+
+@pytest.mark.parametrize(
+    ("stream", "max_tokens"),
+    [(True, 16), (True, 40), (False, 16), (False, 40)],
+    ids=["stream-16", "stream-40", "whole-16", "whole-40"],
+)
+async def test_a_named_tool_call_cut_at_max_tokens_never_runs_on_the_real_server(
+    vllm_chat_server: Any, stream: bool, max_tokens: int
+) -> None:
+    """vLLM forces the named tool's JSON arguments; a few tokens cannot close them.
+
+    What vLLM 0.32 sends then (seen on this model): streamed, 16 tokens end before the call is
+    announced and 40 end inside its arguments; whole, the cut JSON comes back as plain content.
+    In every case the tool must not run and the user is told to raise max_tokens.
+    """
+    from voxagent import tool
+    from voxagent.events import ErrorEvent, Event
+
+    ran: list[str] = []
+
+    @tool(confirm=True)
+    def clear_ledger(account: str, reason: str) -> str:
+        """Erase an account's ledger.
+
+        Args:
+            account: Which account.
+            reason: Why.
+        """
+        ran.append(account)
+        return "cleared"
+
+    events: list[Event] = []
+    agent = Agent(
+        model=vllm_chat_server.model,
+        base_url=vllm_chat_server.base_url,
+        tools=[clear_ledger],
+        tool_choice="clear_ledger",
+        approval="always",
+        max_tokens=max_tokens,
+        max_tool_rounds=1,
+        temperature=0.0,
+        stream=stream,
+    )
+    async with agent:
+        turn = await agent.ask(text="Clear the ledger of account 7.", on_event=events.append)
+        assert ran == []
+        cut = [e for e in events if isinstance(e, ErrorEvent) and e.error_type == "AnswerTruncated"]
+        assert cut and "max_tokens" in (cut[0].hint or "")
+        if stream and max_tokens == 40:
+            first = turn.tool_calls[0]
+            assert first.name == "clear_ledger"
+            assert first.result.error_kind == "truncated" and "cut off" in first.result.content
+        # The conversation goes on: the real server accepts the next request.
+        before = len(agent.conversation.turns)
+        await agent.ask(text="Say hello.", tool_choice="none")
+        assert len(agent.conversation.turns) > before
+        assert agent.conversation.pending_tool_calls() == []
