@@ -100,8 +100,18 @@ class ModelClient:
         max_response_bytes: int = 16 * 1024 * 1024,
         max_answer_chars: int = MAX_ANSWER_CHARS,
     ) -> None:
-        full_url = _normalise(base_url)
-        self._redact = Redactor.for_connection(full_url, api_key)
+        self._redact = Redactor.for_connection(base_url, api_key)
+        try:
+            full_url = _normalise(base_url)
+            # Parsed now: a bad URL is a configuration error, not a crash later (a port out of
+            # range even escapes httpx as an ExceptionGroup from the connect).
+            httpx.URL(full_url)
+            _ = urlsplit(full_url).port  # raises ValueError when out of range
+        except (ValueError, httpx.InvalidURL) as exc:
+            raise ConfigurationError(
+                f"invalid base URL {public_url(base_url)!r}: {self._redact(str(exc))}",
+                hint='give the API root, for example "http://127.0.0.1:8000/v1"',
+            ) from None
         # Requests go to the URL without its userinfo (sent as a header instead), so httpx's
         # own log lines and every message built from a request URL carry no password.
         self.base_url = public_url(full_url)

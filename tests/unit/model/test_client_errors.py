@@ -14,6 +14,7 @@ import pytest
 from voxagent.errors import (
     AuthenticationError,
     BadRequestError,
+    ConfigurationError,
     ContextLengthError,
     ModelNotFoundError,
     ProtocolError,
@@ -287,3 +288,12 @@ async def test_script_exhausted_is_a_clear_server_error(fake_sleep: Any) -> None
             with pytest.raises(ServerError, match="no scripted chat reply left"):
                 await client.chat(USER)
     assert server.errors[0].status == 500
+
+
+@pytest.mark.parametrize(
+    "url", ["http://[bad/v1", "http://h:99999/v1", "http://u:hunter2pass@[::1/v1"]
+)
+def test_an_unparsable_base_url_is_a_configuration_error(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="invalid base URL") as caught:
+        ModelClient(url, model="m")
+    assert "hunter2pass" not in str(caught.value)
