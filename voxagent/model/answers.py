@@ -21,6 +21,7 @@ __all__ = [
     "answer_too_long",
     "content_text",
     "decode_json",
+    "describe",
     "malformed",
     "optional_str",
     "parse_chat",
