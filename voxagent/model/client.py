@@ -130,6 +130,16 @@ class ModelClient:
         if basic is not None:
             # What httpx did with userinfo in the URL: Basic auth, in place of a bearer key.
             self._headers = {**self._headers, "Authorization": basic}
+        if isinstance(timeout, int | float) and not timeout > 0:  # NaN fails the test too
+            raise ConfigurationError(
+                f"timeout must be a positive number of seconds, not {timeout!r}",
+                hint="pass None for the defaults (whole request 300 s)",
+            )
+        if max_answer_chars < 1:
+            raise ConfigurationError(
+                f"max_answer_chars must be at least 1, not {max_answer_chars!r}",
+                hint=f"the default is {MAX_ANSWER_CHARS}",
+            )
         if isinstance(timeout, int | float):
             http_timeout: httpx.Timeout = httpx.Timeout(float(timeout), connect=min(10.0, timeout))
             self._total: float | None = float(timeout)

@@ -297,3 +297,12 @@ def test_an_unparsable_base_url_is_a_configuration_error(url: str) -> None:
     with pytest.raises(ConfigurationError, match="invalid base URL") as caught:
         ModelClient(url, model="m")
     assert "hunter2pass" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"timeout": 0}, {"timeout": -1.0}, {"timeout": float("nan")}, {"max_answer_chars": 0}],
+)
+def test_limits_that_cannot_work_are_configuration_errors(options: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError):
+        ModelClient("http://127.0.0.1:8000/v1", model="m", **options)
