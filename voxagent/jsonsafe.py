@@ -49,7 +49,13 @@ def loads_bounded(
         value = json.loads(text)
     except RecursionError:
         raise JSONLimitError(f"JSON nests deeper than {max_depth} levels") from None
-    if depth_of(value, max_depth) > max_depth:
+    # Nesting needs an opening bracket per level: few brackets (every stream chunk, nearly every
+    # tool call) cannot be too deep, and skip the walk.
+    if isinstance(text, bytes):
+        brackets = text.count(b"[") + text.count(b"{")
+    else:
+        brackets = text.count("[") + text.count("{")
+    if brackets > max_depth and depth_of(value, max_depth) > max_depth:
         raise JSONLimitError(f"JSON nests deeper than {max_depth} levels")
     return value
 
