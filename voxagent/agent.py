@@ -118,6 +118,9 @@ class Agent(Generic[DepsT]):
             `ToolStillRunning` event, and `slow_tool_notice` spoken through the speaker (once per
             round). None turns it off.
         slow_tool_notice: What the agent says while a slow tool runs.
+        request_timeout: Seconds one model request may take in all (connecting, retries and
+            reading the whole answer, streamed or not); past it the turn fails with a
+            `ModelTimeoutError`. None: 300 s, with 10 s to connect and 120 s between reads.
         clock: Monotonic clock in seconds (injected in tests).
     """
 
@@ -150,6 +153,7 @@ class Agent(Generic[DepsT]):
         live_transcriber: RealtimeTranscriber | None = None,
         slow_tool_after: float | None = 2.0,
         slow_tool_notice: str = "One moment, I'm still working on it.",
+        request_timeout: float | None = None,
         clock: Callable[[], float] = anyio.current_time,
     ) -> None:
         if max_tool_rounds < 0:
@@ -186,6 +190,7 @@ class Agent(Generic[DepsT]):
         self.live_transcriber = live_transcriber
         self.slow_tool_after = slow_tool_after
         self.slow_tool_notice = slow_tool_notice
+        self.request_timeout = request_timeout
         self._conversation = conversation
         self._http_client = http_client
         self._api_key = api_key
@@ -253,6 +258,7 @@ class Agent(Generic[DepsT]):
                 dialect=self._dialect,
                 api_key=self._api_key,
                 http_client=self._http_client,
+                timeout=self.request_timeout,
             )
             await stack.enter_async_context(client)
             info = await client.resolve_model()

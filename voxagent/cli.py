@@ -111,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     server_options(run)
     run.add_argument("--tool-choice", help="auto | none | required | TOOL_NAME")
     run.add_argument("--max-tokens", type=int, help="cap on each answer's tokens")
+    run.add_argument(
+        "--request-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="the most one model request may take in all, retries included (default: 300)",
+    )
     run.add_argument("--events", choices=["pretty", "jsonl"], default="pretty")
     run.add_argument("--save", metavar="FILE.json", help="save the conversation after each turn")
     run.add_argument("--load", metavar="FILE.json", help="continue a saved conversation")
@@ -472,6 +478,8 @@ async def cmd_run(args: argparse.Namespace, printer: Printer) -> int:
         agent.settings = replace(agent.settings, tool_choice=args.tool_choice)
     if args.max_tokens:
         agent.settings = replace(agent.settings, max_tokens=args.max_tokens)
+    if args.request_timeout is not None:
+        agent.request_timeout = args.request_timeout
     if args.approve:
         agent.approval = TerminalApproval() if args.approve == "prompt" else args.approve
     if args.load:

@@ -711,3 +711,25 @@ async def test_the_approval_question_shows_the_validated_values_of_double_encode
     [request] = seen
     assert request.arguments == {"door": "back", "minutes": 100000}
     assert "minutes=100000" in request.question and "door=back" in request.question
+
+
+# ------------------------------------------------------------------- the agent's request deadline
+
+
+async def test_request_timeout_on_the_agent_bounds_a_stalled_stream_in_ask_and_listen() -> None:
+    from voxagent.model.http_errors import ModelTimeoutError
+
+    script = [
+        Reply.hang(after_chunks=1),
+        Reply.hang(after_chunks=1),
+        Reply.text("second answer"),
+    ]
+    async with ScriptedServer(script) as server:
+        async with Agent(base_url=server.base_url, request_timeout=0.5) as agent:
+            with anyio.fail_after(10), pytest.raises(ModelTimeoutError):
+                await agent.ask(text="hello?")
+            events = await collect(agent, ArraySource(speech("no", "yes"), RATE))
+            [error] = of(events, ErrorEvent)
+            assert error.error_type == "ModelTimeoutError"
+            assert [d.text for d in of(events, TurnCompleted)] == ["second answer"]
+            await assert_next_turn_works(agent, server)
