@@ -26,7 +26,6 @@ import logging
 import os
 import signal
 import sys
-import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -36,13 +35,13 @@ import anyio
 import anyio.from_thread
 import anyio.lowlevel
 
+from voxagent.approval import TerminalApproval
 from voxagent.errors import AudioError, VoxagentError
 from voxagent.events import ErrorEvent, Event, event_to_dict
 from voxagent.text import clean_text, printable
 
 if TYPE_CHECKING:
     from voxagent.agent import Agent
-    from voxagent.approval import ApprovalRequest
 
 __all__ = ["main"]
 
@@ -281,96 +280,6 @@ def make_output_safe() -> None:
 
 
 # ------------------------------------------------------------------ approval
-
-
-class TerminalApproval:
-    """`--approve prompt`: ask on this terminal (question on stderr, answer on stdin).
-
-    One question at a time (parallel tool calls would otherwise print their questions on one
-    line and race for the same answer), with the tool's name and arguments escaped by
-    `printable`, since the model chose them. stdin is read on a daemon thread, so the event loop
-    keeps running while the person thinks. Anything but y/yes denies; with no terminal on stdin
-    (a pipeline, CI) every call is denied rather than waiting forever.
-
-    Args:
-        stdin: Where answers come from; `sys.stdin` at call time when None.
-    """
-
-    def __init__(self, stdin: TextIO | None = None) -> None:
-        self._stdin = stdin
-        self._lock = anyio.Lock()
-        self._lines = _LineReader()
-
-    async def __call__(self, request: ApprovalRequest) -> bool:
-        """Ask about one call; True only for a "y" or "yes" answer."""
-        stdin = self._stdin if self._stdin is not None else sys.stdin
-        shown = _call_text(request.tool_name, request.arguments)
-        if stdin is None or not stdin.isatty():
-            err(f"  denied {shown}: --approve prompt needs a terminal on stdin to ask")
-            return False
-        async with self._lock:
-            err(f"  approve {shown}? [y/N] ", end="")
-            answer = await self._lines.readline(stdin)
-        return answer.strip().lower() in {"y", "yes"}
-
-
-def _call_text(name: str, arguments: dict[str, Any]) -> str:
-    # Quoted JSON values, unlike the spoken question: a string argument cannot pose as more
-    # arguments or as the end of the call. err() applies printable to the whole line.
-    shown = ", ".join(
-        f"{key}={json.dumps(value, ensure_ascii=False, default=str)}"
-        for key, value in arguments.items()
-    )
-    return f"{name}({shown})"
-
-
-class _LineReader:
-    """Reads stdin lines on a daemon thread, one read in flight at a time.
-
-    A question cancelled while waiting (barge-in, a timeout) leaves its read running; the next
-    question waits for that same read instead of starting a second reader on the same stdin.
-    A line that arrives while no question waits is dropped: it answered nothing on the screen.
-    """
-
-    def __init__(self) -> None:
-        self._done: anyio.Event | None = None  # set when the read in flight returns
-        self._line: str | None = None  # a line that came in with nobody waiting
-        self._waiting = False
-
-    async def readline(self, stream: TextIO) -> str:
-        """The next line typed while this call waits; "" at end of input."""
-        if self._done is None:
-            self._done = anyio.Event()
-            token = anyio.lowlevel.current_token()
-            reader = threading.Thread(
-                target=self._read, args=(stream, self._done, token), daemon=True
-            )
-            reader.start()
-        done = self._done
-        self._waiting = True
-        try:
-            await done.wait()
-        finally:
-            self._waiting = False
-        line = self._line or ""
-        self._line = None
-        return line
-
-    def _read(self, stream: TextIO, done: anyio.Event, token: Any) -> None:
-        try:
-            line = stream.readline()
-        except (OSError, ValueError):  # stdin closed under us: end of input
-            line = ""
-        try:
-            anyio.from_thread.run_sync(self._deliver, line, done, token=token)
-        except RuntimeError:  # the event loop is gone: nobody is asking any more
-            pass
-
-    def _deliver(self, line: str, done: anyio.Event) -> None:
-        self._done = None
-        # Typed while no question was shown: keep nothing, the next question reads afresh.
-        self._line = line if self._waiting else None
-        done.set()
 
 
 # ------------------------------------------------------------------ commands

@@ -15,8 +15,8 @@ import anyio.from_thread
 import pytest
 
 from voxagent import events as ev
-from voxagent.approval import ApprovalRequest
-from voxagent.cli import Printer, TerminalApproval, main
+from voxagent.approval import ApprovalRequest, TerminalApproval
+from voxagent.cli import Printer, main
 from voxagent.conversation import Conversation
 from voxagent.testing import Reply, ScriptedServer
 
