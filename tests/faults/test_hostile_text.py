@@ -265,7 +265,7 @@ def _inject(conv: Conversation, where: str, text: str, tmp_path: Path) -> Conver
         stored = conv.add_assistant(None, [ToolCall("abcDEF123", "t", "{}")])
         conv.add_tool_result(stored.tool_calls[0].id, "t", text, is_error=bool(len(text) % 2))
     elif where == "instructions":
-        conv.instructions = clean_text(text) or None
+        conv.instructions = text
     else:  # a file edited by hand: the text written with JSON escapes into a user turn
         data = conv.to_dict()
         data["turns"].append({"kind": "user", "uid": text, "created_at": 0.0, "text": text or "x"})

@@ -45,11 +45,23 @@ class Conversation:
     def __init__(
         self, instructions: str | None = None, *, clock: Callable[[], float] = time.time
     ) -> None:
-        self.instructions = clean_text(instructions) if instructions else None
+        self._instructions = clean_text(instructions) if instructions else None
         self._clock = clock
         self._turns: list[Turn] = []
         self._ids: set[str] = set()
         self._answered: set[str] = set()
+
+    @property
+    def instructions(self) -> str | None:
+        """The agent's instructions (system prompt), if any; set them at any time.
+
+        Stored through `voxagent.text.clean_text`, like every other text of the conversation.
+        """
+        return self._instructions
+
+    @instructions.setter
+    def instructions(self, value: str | None) -> None:
+        self._instructions = clean_text(value) if value else None
 
     @property
     def turns(self) -> tuple[Turn, ...]:
