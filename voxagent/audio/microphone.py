@@ -212,6 +212,13 @@ class Microphone:
                 hint="run `voxagent devices` and pass Microphone(device=INDEX)",
             ) from exc
         except Exception as exc:  # sd.PortAudioError: busy, bad rate, no host
+            if not _has_input_device(sd):
+                # "Close other programs using it" would send people looking for a culprit.
+                raise AudioError(
+                    f"no input device: PortAudio lists no microphone ({exc})",
+                    hint="connect or enable a microphone (see `voxagent devices`), or use "
+                    "--audio FILE / AudioFile(...)",
+                ) from exc
             raise AudioError(
                 f"cannot open the microphone ({self.device or 'default'}): {exc}",
                 hint="close other programs using it, or pick another device/sample_rate "
@@ -220,15 +227,23 @@ class Microphone:
         return stream
 
 
+def _has_input_device(sd: Any) -> bool:
+    try:
+        return any(int(d["max_input_channels"]) > 0 for d in sd.query_devices())
+    except Exception:  # cannot even list: say what failed to open, not that nothing exists
+        return True
+
+
 class _Capture:
     """The non-blocking bridge from PortAudio's callback thread into the event loop."""
 
     def __init__(self, queue_frames: int) -> None:
         native = anyio.lowlevel.current_token().native_token
         # asyncio's loop and trio's token both offer a non-blocking, thread-safe "call soon".
-        self._call_soon: Callable[..., Any] = getattr(
-            native, "call_soon_threadsafe", None
-        ) or native.run_sync_soon  # type: ignore[attr-defined]  # trio's TrioToken
+        call_soon = getattr(native, "call_soon_threadsafe", None)
+        if call_soon is None:  # trio's TrioToken
+            call_soon = native.run_sync_soon  # type: ignore[attr-defined]
+        self._call_soon: Callable[..., Any] = call_soon
         self._slots = threading.Semaphore(queue_frames)
         self._send, self._recv = anyio.create_memory_object_stream[Float32Array](queue_frames)
         self._callback_drops = 0  # written by the callback thread only

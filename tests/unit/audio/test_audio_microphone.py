@@ -174,6 +174,19 @@ async def test_open_errors_are_one_clear_line(error: Exception, message: str) ->
     assert info.value.hint and "voxagent devices" in info.value.hint
 
 
+async def test_a_machine_with_no_input_device_says_so_not_close_other_programs() -> None:
+    class NoInputs(FakeSoundDevice):
+        def query_devices(self) -> list[dict[str, Any]]:
+            return [{"name": "speakers", "max_input_channels": 0, "default_samplerate": 48e3}]
+
+    fake = NoInputs()
+    fake.open_error = RuntimeError("Error querying device -1")
+    with pytest.raises(AudioError, match="^no input device") as info:
+        async for _ in Microphone(backend=fake):
+            pass
+    assert info.value.hint and "close other programs" not in info.value.hint
+
+
 def test_invalid_settings() -> None:
     with pytest.raises(AudioError, match="invalid microphone settings"):
         Microphone(sample_rate=0)
