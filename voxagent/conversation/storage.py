@@ -322,9 +322,11 @@ def load_conversation(path: Path, *, clock: Callable[[], float]) -> Conversation
         ) from error
     try:
         data = loads_bounded(text, max_bytes=MAX_FILE_BYTES)
-    except JSONLimitError as error:  # hostile nesting or size: refuse it like any other bad file
+    except JSONLimitError as error:  # hostile nesting: refuse it like any other bad file
+        # Only depth is left to refuse: _read_text already bounded the size.
         raise ConversationError(
-            f"Conversation file {path} is not a conversation ({error})", hint=_HINT
+            f"Conversation file {path} is not a conversation (JSON nested too deeply: {error})",
+            hint=_HINT,
         ) from error
     except json.JSONDecodeError as error:
         raise ConversationError(
