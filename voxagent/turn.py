@@ -169,6 +169,12 @@ async def run_turn(env: TurnEnv, user: TurnInput, turn_id: int, emit: Emit) -> T
     """
     started = env.clock()
     conv = env.conversation
+    if user.clip is not None and env.budget is not None:
+        # A clip the context cannot hold would be refused by every later request (and saved with
+        # every save): refuse it before it is recorded.
+        conv.check_fits(
+            env.budget, text=user.text, audio=user.clip, tools=env.registry.to_openai() or None
+        )
     recorded = conv.add_user(text=user.text, audio=user.clip, transcript=user.transcript)
     pending = user.pending_transcript
     if pending is not None:

@@ -772,3 +772,20 @@ async def test_the_spoken_yes_no_is_read_only_from_the_forced_enum_and_unclear_i
     # The question travels as quoted data after the instruction, never spliced into it.
     assert text_part["text"].endswith(json.dumps(question, ensure_ascii=False))
     assert s.errors == []
+
+
+async def test_a_clip_too_long_for_the_context_is_refused_and_not_recorded(tmp_path: Any) -> None:
+    from voxagent.audio.clip import AudioClip
+    from voxagent.errors import ContextLengthError
+
+    short = AudioClip((EXAMPLES / "no.wav").read_bytes(), "wav", 0.72)
+    two_hours = AudioClip(short.data, "wav", 7200.0)  # only its declared duration matters
+    async with ScriptedServer([Reply.text("ok")], max_model_len=4096) as server:
+        async with Agent(base_url=server.base_url) as agent:
+            await agent.ask(text="hello")
+            before = agent.conversation.to_dict()
+            with pytest.raises(ContextLengthError):
+                await agent.ask(audio=two_hours)
+            assert agent.conversation.to_dict() == before
+            assert len(server.requests) == 1
+            await assert_next_turn_works(agent, server)
