@@ -26,7 +26,7 @@ import soundfile as sf
 from voxagent import Agent
 from voxagent.audio import ArraySource, AudioFile, encode_wav, to_clip
 from voxagent.audio.clip import AudioClip
-from voxagent.audio.ingest import read_clip
+from voxagent.audio.ingest import check_clip, read_clip
 from voxagent.conversation import Budget, Conversation
 from voxagent.errors import AudioError, ContextLengthError, ConversationError
 from voxagent.testing import ScriptedServer
@@ -325,3 +325,25 @@ def test_encode_wav_output_round_trips_through_load(tmp_path: Path) -> None:
     conv = Conversation()
     conv.add_user(audio=AudioClip(encode_wav(noise(16000 * 3)), "wav", 3.0))
     assert load_edited(tmp_path, conv.to_dict()).to_dict() == conv.to_dict()
+
+
+@pytest.mark.parametrize(
+    "clip",
+    [
+        AudioClip(b"definitely not audio " * 40, "wav", 1.0),
+        AudioClip(wav_bytes(0.5), "wav", 600.0),
+        AudioClip(wav_bytes(0.5), "wav", math.nan),
+        AudioClip(wav_bytes(0.5, channels=2), "wav", 0.5),
+        AudioClip(wav_bytes(0.5), "mp3", 0.5),
+    ],
+    ids=["junk", "duration-lies", "duration-nan", "stereo", "format-lies"],
+)
+def test_check_clip_refuses_a_hand_built_clip_a_server_would_reject(clip: AudioClip) -> None:
+    with pytest.raises(AudioError) as caught:
+        check_clip(clip)
+    assert caught.value.hint
+
+
+def test_check_clip_accepts_what_to_clip_makes() -> None:
+    for source in (wav_bytes(0.5), wav_bytes(0.5, rate=44100, channels=2), _flac(0.5)):
+        check_clip(to_clip(source))

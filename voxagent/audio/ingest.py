@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import io
+import math
 import os
 import select
 import stat
@@ -23,6 +24,7 @@ from voxagent.audio.convert import (
     decode_audio,
     encode_wav,
     is_chat_ready_wav,
+    probe_audio,
     resample,
     to_float32,
     to_frames_channels,
@@ -34,6 +36,7 @@ __all__ = [
     "MAX_INPUT_BYTES",
     "MAX_INPUT_SECONDS",
     "AudioInput",
+    "check_clip",
     "check_duration",
     "clip_from_samples",
     "read_clip",
@@ -54,6 +57,11 @@ _POLL_S = 0.05
 
 AudioInput = str | Path | bytes | bytearray | memoryview | npt.NDArray[np.generic]
 """What `to_clip` accepts: a path, an encoded file's bytes, or a sample array (with its rate)."""
+
+# Formats a chat server accepts, as AudioClip.format names them (libsndfile's names, lower case).
+_SERVER_FORMATS = ("flac", "mp3", "ogg", "wav")
+# A clip's stated and decoded durations may differ by rounding, never by more than this.
+_DURATION_TOLERANCE_S = 0.005
 
 # Compressed formats Voxtral servers decode (libsndfile on the server side); sent as they are when
 # mono and smaller than the 16 kHz WAV, because re-encoding would only grow the request.
@@ -142,6 +150,42 @@ async def read_clip(
         return to_clip(audio, sample_rate, max_bytes=max_bytes, max_seconds=max_seconds)
 
     return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+
+
+def check_clip(clip: AudioClip) -> None:
+    """Check that a clip is what a chat server accepts, before it is recorded or sent.
+
+    A clip built by hand (or loaded from a file) can hold anything; a server answers HTTP 400 to
+    every request that carries a clip it cannot decode. This proves, from the header and the
+    first and last frames (not a full decode, so it is fast), that `clip.data` decodes in the
+    format `clip.format` names, is mono, and lasts `clip.duration_s` (within 5 ms).
+
+    Args:
+        clip: The clip to check.
+
+    Raises:
+        AudioError: Naming what is wrong.
+    """
+    hint = "build clips with to_clip, which always produces audio a server accepts"
+    if clip.format not in _SERVER_FORMATS:
+        raise AudioError(
+            f"format {clip.format!r} is not one of {', '.join(_SERVER_FORMATS)}", hint=hint
+        )
+    duration = clip.duration_s
+    if not (isinstance(duration, int | float) and math.isfinite(duration) and duration > 0):
+        raise AudioError(
+            f"duration_s must be a positive finite number, got {duration!r}", hint=hint
+        )
+    info = probe_audio(clip.data)
+    if info.format != clip.format:
+        raise AudioError(f"data is {info.format}, but the clip says {clip.format}", hint=hint)
+    if info.channels != 1:
+        raise AudioError(f"{info.channels} channels; chat servers take mono audio only", hint=hint)
+    if abs(info.duration_s - duration) > _DURATION_TOLERANCE_S:
+        raise AudioError(
+            f"duration_s says {duration:g} s, but the audio lasts {info.duration_s:.3f} s",
+            hint=hint,
+        )
 
 
 def check_duration(seconds: float, max_seconds: float, *, source: str = "the audio") -> None:

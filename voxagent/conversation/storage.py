@@ -56,10 +56,6 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 """The largest conversation file `load_conversation` reads (at ~2.5 MB per audio minute, 3 h)."""
 # A stored clip is longer than this only when its duration was edited (one turn is minutes).
 _MAX_CLIP_SECONDS = 24 * 3600.0
-# Stored and decoded durations of a clip may differ by rounding, never by more than this.
-_DURATION_TOLERANCE_S = 0.005
-# Audio formats a chat server accepts, as AudioClip.format names them.
-_AUDIO_FORMATS = frozenset({"wav", "flac", "ogg", "mp3"})
 
 
 class _Model(BaseModel):
@@ -175,30 +171,22 @@ def _clean(text: str | None) -> str | None:
 
 def _clip_from_model(audio: _Audio, index: int) -> AudioClip:
     """Decode a stored clip, proving it is audio a server decodes, of the length stored."""
-    from voxagent.audio.convert import probe_audio
+    from voxagent.audio.ingest import check_clip
 
-    def refuse(problem: str) -> ConversationError:
-        return ConversationError(f"turn {index} (user): audio: {problem}", hint=_AUDIO_HINT)
-
-    if audio.format not in _AUDIO_FORMATS:
-        raise refuse(f"format {audio.format!r} is not one of {', '.join(sorted(_AUDIO_FORMATS))}")
     try:
         data = base64.b64decode(audio.data, validate=True)
     except binascii.Error as error:
-        raise refuse(f"data is not valid base64 ({error})") from error
+        raise ConversationError(
+            f"turn {index} (user): audio: data is not valid base64 ({error})", hint=_AUDIO_HINT
+        ) from error
+    clip = AudioClip(data=data, format=audio.format, duration_s=audio.duration_s)
     try:
-        info = probe_audio(data)
+        check_clip(clip)
     except AudioError as error:
-        raise refuse(error.message) from error
-    if info.format != audio.format:
-        raise refuse(f"data is {info.format}, but the turn says {audio.format}")
-    if info.channels != 1:
-        raise refuse(f"{info.channels} channels; chat servers take mono audio only")
-    if abs(info.duration_s - audio.duration_s) > _DURATION_TOLERANCE_S:
-        raise refuse(
-            f"duration_s says {audio.duration_s:g} s, but the audio lasts {info.duration_s:.3f} s"
-        )
-    return AudioClip(data=data, format=audio.format, duration_s=audio.duration_s)
+        raise ConversationError(
+            f"turn {index} (user): audio: {error.message}", hint=_AUDIO_HINT
+        ) from error
+    return clip
 
 
 def _turn_from_model(model: _User | _Assistant | _Result, index: int) -> Turn:
