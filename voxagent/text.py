@@ -20,10 +20,14 @@ How voxagent uses these:
   same object, so it is cheap enough to run on every streamed model delta.
 - `printable` is for text shown to a person (approval questions, the CLI, logs on a terminal):
   it escapes what a terminal would act on instead of showing (ANSI escape sequences, carriage
-  returns that overwrite a line, other C0/C1 controls) and the bidirectional overrides and
-  isolates (U+202A-U+202E, U+2066-U+2069) that make text read differently from what it is, so a
-  model cannot disguise `rm -rf` inside a question. Newlines and tabs are kept. Escapes are
-  written Python-style (`\\x1b`, `\\r`, `\\u202e`), so the text stays readable and nothing is lost.
+  returns that overwrite a line, other C0/C1 controls) and the bidirectional controls
+  (embeddings and overrides U+202A-U+202E, isolates U+2066-U+2069, marks U+200E, U+200F,
+  U+061C) that make text read differently from what it is, so a model cannot disguise `rm -rf`
+  inside a question. Newlines and tabs are kept. Escapes are written Python-style (`\\x1b`,
+  `\\r`, `\\u202e`), so the text stays readable and nothing is lost.
+
+Where text is shown to a person, note that `printable` keeps newlines: a question built from a
+model's text can still gain lines that look like the program's own (quote or indent it).
 """
 
 from __future__ import annotations
@@ -34,8 +38,11 @@ __all__ = ["clean_text", "printable"]
 
 # One pass finds everything clean_text changes; most text has none of it.
 _UNSAFE = re.compile("[\x00\ud800-\udfff]")
-# C0 controls except \t and \n, DEL, C1 controls, bidi embeddings/overrides and isolates.
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 controls except \t and \n, DEL, C1 controls, and every bidi control Trojan Source uses
+# (CVE-2021-42574): embeddings/overrides, isolates, and the ALM/LRM/RLM marks.
+_UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 
 
 def clean_text(text: str) -> str:
@@ -71,8 +78,8 @@ def printable(text: str) -> str:
     """Return `text` safe to show on a terminal: controls and bidi overrides escaped.
 
     ANSI escape sequences lose their ESC (shown as `\\x1b`), carriage returns show as `\\r`, other
-    C0/C1 controls as `\\xNN`, and the bidirectional embeddings, overrides and isolates
-    U+202A-U+202E and U+2066-U+2069 as `\\uNNNN`. Newlines and tabs are kept. The text is also
+    C0/C1 controls as `\\xNN`, and the bidirectional controls (U+202A-U+202E, U+2066-U+2069,
+    U+200E, U+200F, U+061C) as `\\uNNNN`. Newlines and tabs are kept. The text is also
     passed through `clean_text`, so it can be written to any UTF-8 stream.
 
     Args:

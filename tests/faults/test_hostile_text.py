@@ -77,6 +77,7 @@ def test_clean_text_returns_valid_text_itself(text: str) -> None:
         ("bell\x07 del\x7f c1\x9b", "bell\\x07 del\\x7f c1\\x9b"),
         ("file\u202etxt.exe", "file\\u202etxt.exe"),
         ("\u2066iso\u2069 \u202aemb\u202c", "\\u2066iso\\u2069 \\u202aemb\\u202c"),
+        ("mark\u200f\u200e\u061c", "mark\\u200f\\u200e\\u061c"),
         ("two\nlines\tand tab", "two\nlines\tand tab"),
         (f"path {FSDECODED}", "path report-\ufffd.txt"),
     ],
