@@ -9,7 +9,6 @@ rendered with a "no result" error, so every request keeps calls and results pair
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from collections.abc import Sequence
@@ -19,7 +18,7 @@ from typing import Any
 from voxagent.conversation.budget import Budget, TokenCounter, audio_tokens, tools_tokens
 from voxagent.conversation.turns import AssistantTurn, ToolResultTurn, Turn, UserTurn
 from voxagent.errors import ContextLengthError, ConversationError
-from voxagent.jsonsafe import MAX_JSON_DEPTH, JSONLimitError, loads_bounded
+from voxagent.jsonsafe import MAX_JSON_BYTES, MAX_JSON_DEPTH, JSONLimitError, loads_bounded
 from voxagent.model.dialects import Dialect
 
 __all__ = [
@@ -132,7 +131,12 @@ def _parsed(text: str) -> Any:
         return text
 
 
-@functools.lru_cache(maxsize=1024)
+def _could_nest_too_deep(text: str) -> bool:
+    # Nesting deeper than the limit needs more opening brackets than the limit; counting them is
+    # a fast scan, so the common text (a few brackets) is never parsed just to check its depth.
+    return text.count("[") + text.count("{") > MAX_JSON_DEPTH
+
+
 def _sendable_arguments(arguments: str) -> str:
     """The arguments text to send for a recorded call.
 
@@ -140,30 +144,31 @@ def _sendable_arguments(arguments: str) -> str:
     as a plain string, and the model then sees what it really sent. JSON nested deeper (or larger)
     than the bounded parser accepts is the exception: the server's own parser would recurse on it
     and fail every later request, so it is sent as `{}` (its tool already answered that the
-    arguments were invalid). Cached: every render re-sends every recorded call.
+    arguments were invalid).
     """
     if not arguments:
         return "{}"
-    try:
-        loads_bounded(arguments)
-    except JSONLimitError:
-        return "{}"
-    except ValueError:
-        pass
+    if len(arguments) > MAX_JSON_BYTES or _could_nest_too_deep(arguments):
+        try:
+            loads_bounded(arguments)
+        except JSONLimitError:
+            return "{}"
+        except ValueError:
+            pass
     return arguments
 
 
-@functools.lru_cache(maxsize=1024)
 def _sendable_result(content: str) -> str:
     # The server parses a tool result as JSON when it can; text that opens with thousands of
     # brackets makes that parser recurse and fail, whether or not the text is valid JSON. Only
     # the depth matters here (a large result is fine), so the size limit is the text's own.
-    try:
-        loads_bounded(content, max_bytes=max(len(content), 1))
-    except JSONLimitError:
-        return _TOO_DEEP_RESULT_TEXT
-    except ValueError:
-        pass
+    if _could_nest_too_deep(content):
+        try:
+            loads_bounded(content, max_bytes=len(content))
+        except JSONLimitError:
+            return _TOO_DEEP_RESULT_TEXT
+        except ValueError:
+            pass
     return content
 
 
