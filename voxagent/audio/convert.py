@@ -48,9 +48,6 @@ MIN_SAMPLE_RATE = 1_000
 MAX_SAMPLE_RATE = 768_000
 """The highest sample rate accepted, in Hz (the fastest audio interfaces; above it, a mistake)."""
 
-# An array whose first axis is at most this long and second longer is read as (channels, frames):
-# no real recording has more channels than this, and none is this few samples long.
-_MAX_CHANNELS_FIRST = 8
 # More channels than this, whichever axis they are on, is not audio a person recorded.
 _MAX_CHANNELS = 64
 
@@ -124,9 +121,9 @@ def to_frames_channels(samples: npt.ArrayLike) -> npt.NDArray[Any]:
     """Return a user's sample array as 1-D or (frames, channels), detecting (channels, frames).
 
     Libraries disagree on the layout: soundfile and sounddevice give (frames, channels), librosa
-    and torchaudio give (channels, frames). A 2-D array whose first axis is short (at most 8) and
-    second longer is channels-first and is transposed; so is any 2-D array with more columns than
-    rows, since a clip is longer than its channel count. The array is not converted otherwise.
+    and torchaudio give (channels, frames). A clip always has more frames than channels, so a 2-D
+    array with more columns than rows, such as (2, 48000), is channels-first and is transposed
+    (as a view). A square array is taken as (frames, channels). Nothing else is converted.
 
     Args:
         samples: 1-D, (frames, channels) or (channels, frames).
@@ -144,7 +141,7 @@ def to_frames_channels(samples: npt.ArrayLike) -> npt.NDArray[Any]:
             hint="pass one clip: mono samples, or one row/column per channel",
         )
     rows, columns = array.shape
-    if rows < columns or (rows <= _MAX_CHANNELS_FIRST < columns):
+    if rows < columns:
         array = array.T
     if array.shape[1] > _MAX_CHANNELS:
         raise AudioError(
