@@ -115,9 +115,8 @@ def to_clip(
         data = _read_file(Path(audio), max_bytes)
         return _clip_from_bytes(data, source=str(audio), max_seconds=max_seconds)
     if isinstance(audio, bytes | bytearray | memoryview):
-        data = bytes(audio)
-        _check_size(len(data), max_bytes, source="the audio bytes")
-        return _clip_from_bytes(data, source="audio bytes", max_seconds=max_seconds)
+        _check_size(memoryview(audio).nbytes, max_bytes, source="the audio bytes")  # before a copy
+        return _clip_from_bytes(bytes(audio), source="audio bytes", max_seconds=max_seconds)
     raise AudioError(
         f"cannot use a {type(audio).__name__} as audio",
         hint="pass a file path, the file's bytes, or a numpy array with sample_rate",
