@@ -88,7 +88,10 @@ def run_endpointer(
 
 
 def evaluate(
-    items: list[speech.Item], scorer: str, noise: str | None, snr_db: float,
+    items: list[speech.Item],
+    scorer: str,
+    noise: str | None,
+    snr_db: float,
     settings: EndpointerSettings | None = None,
 ) -> Result:
     """Measure one scorer on every item under one noise condition."""
@@ -111,9 +114,16 @@ def evaluate(
             delays.append((utterance.detected_at or utterance.end) - item.end)
     condition = "clean" if noise is None else f"{noise}@{snr_db:g}dB"
     return Result(
-        scorer, condition, len(items), once / len(items),
-        _median(start_err), _p95(start_err), _median(end_err), _p95(end_err),
-        max(delays, default=float("nan")), cpu / audio_s,
+        scorer,
+        condition,
+        len(items),
+        once / len(items),
+        _median(start_err),
+        _p95(start_err),
+        _median(end_err),
+        _p95(end_err),
+        max(delays, default=float("nan")),
+        cpu / audio_s,
     )
 
 

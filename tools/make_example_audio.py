@@ -1,6 +1,6 @@
 """Write the short spoken WAVs in examples/audio/ with espeak-ng (16 kHz mono PCM16).
 
-    python tools/make_example_audio.py [--out examples/audio]
+python tools/make_example_audio.py [--out examples/audio]
 """
 
 from __future__ import annotations

@@ -30,31 +30,70 @@ from voxagent.audio.convert import SAMPLE_RATE, encode_wav, resample  # after pa
 Samples = npt.NDArray[np.float32]
 
 SENTENCES: dict[str, list[str]] = {
-    "en": ["Turn on the kitchen light.", "What is the weather like tomorrow?",
-           "Set an alarm for seven thirty.", "Play some music in the living room.",
-           "Remind me to call my sister tonight.", "How long does it take to boil an egg?"],
-    "fr": ["Allume la lumière de la cuisine.", "Quel temps fera-t-il demain?",
-           "Mets un réveil à sept heures.", "Joue de la musique dans le salon.",
-           "Rappelle-moi d'appeler ma sœur ce soir.",
-           "Combien de temps faut-il pour cuire un œuf?"],
-    "de": ["Schalte das Licht in der Küche ein.", "Wie wird das Wetter morgen?",
-           "Stelle einen Wecker auf sieben Uhr.", "Spiele Musik im Wohnzimmer.",
-           "Erinnere mich heute Abend an meine Schwester.", "Wie lange kocht ein Ei?"],
-    "es": ["Enciende la luz de la cocina.", "¿Qué tiempo hará mañana?",
-           "Pon una alarma a las siete y media.", "Pon música en el salón.",
-           "Recuérdame llamar a mi hermana esta noche.", "¿Cuánto tarda en cocerse un huevo?"],
-    "it": ["Accendi la luce della cucina.", "Che tempo farà domani?",
-           "Imposta una sveglia alle sette e mezza.", "Metti un po' di musica in salotto.",
-           "Ricordami di chiamare mia sorella stasera.", "Quanto ci vuole per cuocere un uovo?"],
-    "pt": ["Acende a luz da cozinha.", "Como vai estar o tempo amanhã?",
-           "Põe um alarme para as sete e meia.", "Toca música na sala de estar.",
-           "Lembra-me de ligar à minha irmã hoje à noite.", "Quanto tempo demora a cozer um ovo?"],
-    "nl": ["Doe het licht in de keuken aan.", "Wat voor weer wordt het morgen?",
-           "Zet een wekker om half acht.", "Speel muziek in de woonkamer.",
-           "Herinner me eraan mijn zus te bellen.", "Hoe lang moet een ei koken?"],
-    "hi": ["रसोई की बत्ती जलाओ।", "कल मौसम कैसा रहेगा?", "सात बजे का अलार्म लगाओ।",
-           "बैठक में संगीत चलाओ।", "मुझे आज रात बहन को फोन करना याद दिलाओ।",
-           "अंडा उबालने में कितना समय लगता है?"],
+    "en": [
+        "Turn on the kitchen light.",
+        "What is the weather like tomorrow?",
+        "Set an alarm for seven thirty.",
+        "Play some music in the living room.",
+        "Remind me to call my sister tonight.",
+        "How long does it take to boil an egg?",
+    ],
+    "fr": [
+        "Allume la lumière de la cuisine.",
+        "Quel temps fera-t-il demain?",
+        "Mets un réveil à sept heures.",
+        "Joue de la musique dans le salon.",
+        "Rappelle-moi d'appeler ma sœur ce soir.",
+        "Combien de temps faut-il pour cuire un œuf?",
+    ],
+    "de": [
+        "Schalte das Licht in der Küche ein.",
+        "Wie wird das Wetter morgen?",
+        "Stelle einen Wecker auf sieben Uhr.",
+        "Spiele Musik im Wohnzimmer.",
+        "Erinnere mich heute Abend an meine Schwester.",
+        "Wie lange kocht ein Ei?",
+    ],
+    "es": [
+        "Enciende la luz de la cocina.",
+        "¿Qué tiempo hará mañana?",
+        "Pon una alarma a las siete y media.",
+        "Pon música en el salón.",
+        "Recuérdame llamar a mi hermana esta noche.",
+        "¿Cuánto tarda en cocerse un huevo?",
+    ],
+    "it": [
+        "Accendi la luce della cucina.",
+        "Che tempo farà domani?",
+        "Imposta una sveglia alle sette e mezza.",
+        "Metti un po' di musica in salotto.",
+        "Ricordami di chiamare mia sorella stasera.",
+        "Quanto ci vuole per cuocere un uovo?",
+    ],
+    "pt": [
+        "Acende a luz da cozinha.",
+        "Como vai estar o tempo amanhã?",
+        "Põe um alarme para as sete e meia.",
+        "Toca música na sala de estar.",
+        "Lembra-me de ligar à minha irmã hoje à noite.",
+        "Quanto tempo demora a cozer um ovo?",
+    ],
+    "nl": [
+        "Doe het licht in de keuken aan.",
+        "Wat voor weer wordt het morgen?",
+        "Zet een wekker om half acht.",
+        "Speel muziek in de woonkamer.",
+        "Herinner me eraan mijn zus te bellen.",
+        "Hoe lang moet een ei koken?",
+    ],
+    "hi": [
+        "रसोई की बत्ती जलाओ।",
+        "कल मौसम कैसा रहेगा?",
+        "सात बजे का अलार्म लगाओ।",
+        "बैठक में संगीत चलाओ।",
+        "मुझे आज रात बहन को फोन करना याद दिलाओ।",
+        "अंडा उबालने में कितना समय लगता है?",
+    ],
 }
 LANGUAGES = tuple(SENTENCES)
 
@@ -116,9 +155,11 @@ def padded(speech: Samples, lead_s: float, trail_s: float) -> tuple[Samples, flo
     """Surround speech with exact silence; return (samples, start, end)."""
     lead = np.zeros(round(lead_s * SAMPLE_RATE), dtype=np.float32)
     trail = np.zeros(round(trail_s * SAMPLE_RATE), dtype=np.float32)
-    return np.concatenate((lead, speech, trail)), lead.size / SAMPLE_RATE, (
-        lead.size + speech.size
-    ) / SAMPLE_RATE
+    return (
+        np.concatenate((lead, speech, trail)),
+        lead.size / SAMPLE_RATE,
+        (lead.size + speech.size) / SAMPLE_RATE,
+    )
 
 
 def corpus(per_language: int = 6, seed: int = 0, trail_s: float = 1.5) -> list[Item]:
@@ -172,8 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     truth = {}
     for n, item in enumerate(corpus(args.per_language)):
         (args.out / f"{item.name}.wav").write_bytes(encode_wav(mix(item, args.noise, args.snr, n)))
-        truth[item.name] = {"lang": item.lang, "text": item.text, "start": item.start,
-                            "end": item.end}
+        truth[item.name] = {
+            "lang": item.lang,
+            "text": item.text,
+            "start": item.start,
+            "end": item.end,
+        }
     (args.out / "truth.json").write_text(json.dumps(truth, indent=1, ensure_ascii=False))
     print(f"wrote {len(truth)} utterances to {args.out}")
     return 0

@@ -32,6 +32,9 @@ log "preparing the vLLM CPU test server environment"
 # 4. Lint and types.
 log "ruff"
 .venv/bin/ruff check voxagent tests tools examples
+.venv/bin/ruff format --check voxagent tests tools examples
+log "docs/reliability.md lists every fault case"
+.venv/bin/python tools/reliability_cases.py --check
 log "mypy --strict"
 .venv/bin/mypy
 

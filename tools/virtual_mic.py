@@ -49,9 +49,13 @@ class VirtualMic:
         self._own_dir = directory is None
         self.dir = Path(directory or tempfile.mkdtemp(prefix="voxagent-pulse-"))
         self.settle_s = settle_s
-        self.env = {**os.environ, "XDG_RUNTIME_DIR": str(self.dir), "HOME": str(self.dir),
-                    "PULSE_RUNTIME_PATH": str(self.dir / "pulse"),
-                    "PULSE_SERVER": f"unix:{self.dir / 'pulse' / 'native'}"}
+        self.env = {
+            **os.environ,
+            "XDG_RUNTIME_DIR": str(self.dir),
+            "HOME": str(self.dir),
+            "PULSE_RUNTIME_PATH": str(self.dir / "pulse"),
+            "PULSE_SERVER": f"unix:{self.dir / 'pulse' / 'native'}",
+        }
         self.daemon_pid: int | None = None
         self._keepalive: subprocess.Popen[bytes] | None = None
 
@@ -65,9 +69,21 @@ class VirtualMic:
         config.write_text(_CONFIG)
         log = self.dir / "pulse.log"
         result = subprocess.run(
-            ["pulseaudio", "-n", "-F", str(config), "--daemonize=yes", "--exit-idle-time=-1",
-             "--disallow-exit=yes", "--system=no", f"--log-target=file:{log}"],
-            env=self.env, capture_output=True, text=True, timeout=30,
+            [
+                "pulseaudio",
+                "-n",
+                "-F",
+                str(config),
+                "--daemonize=yes",
+                "--exit-idle-time=-1",
+                "--disallow-exit=yes",
+                "--system=no",
+                f"--log-target=file:{log}",
+            ],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
         if result.returncode != 0:
             raise VirtualMicError(f"pulseaudio failed: {result.stderr.strip()} (log: {log})")
@@ -75,9 +91,18 @@ class VirtualMic:
         self._wait_ready()
         with Path("/dev/zero").open("rb") as zeros:  # endless silence for the keep-alive
             self._keepalive = subprocess.Popen(
-                ["pacat", "--playback", "--device=vspk", "--raw", "--format=s16le",
-                 "--rate=16000", "--channels=1", "--latency-msec=20"],
-                stdin=zeros, env=self.env,
+                [
+                    "pacat",
+                    "--playback",
+                    "--device=vspk",
+                    "--raw",
+                    "--format=s16le",
+                    "--rate=16000",
+                    "--channels=1",
+                    "--latency-msec=20",
+                ],
+                stdin=zeros,
+                env=self.env,
             )
         time.sleep(self.settle_s)
         return self
@@ -110,7 +135,9 @@ class VirtualMic:
             raise
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.stop()
@@ -129,8 +156,9 @@ class VirtualMic:
 
     def _wait_ready(self) -> None:
         for _ in range(50):
-            result = subprocess.run(["pactl", "info"], env=self.env, capture_output=True,
-                                    text=True, timeout=10)
+            result = subprocess.run(
+                ["pactl", "info"], env=self.env, capture_output=True, text=True, timeout=10
+            )
             if result.returncode == 0 and "vmic" in result.stdout:
                 return
             time.sleep(0.1)
@@ -162,8 +190,10 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         assert mic._keepalive is not None
         (args.dir / "keepalive.pid").write_text(str(mic._keepalive.pid))
-        print(f"export XDG_RUNTIME_DIR={args.dir} HOME={args.dir} "
-              f"PULSE_RUNTIME_PATH={args.dir / 'pulse'} PULSE_SERVER={mic.env['PULSE_SERVER']}")
+        print(
+            f"export XDG_RUNTIME_DIR={args.dir} HOME={args.dir} "
+            f"PULSE_RUNTIME_PATH={args.dir / 'pulse'} PULSE_SERVER={mic.env['PULSE_SERVER']}"
+        )
         return 0
     keepalive = args.dir / "keepalive.pid"
     if args.command == "stop":

@@ -418,13 +418,16 @@ class Agent(Generic[DepsT]):
 
     async def _prepare(self, audio: AudioInput, sample_rate: int | None) -> AudioClip:
         from voxagent.audio.clip import AudioClip
+        from voxagent.audio.ingest import check_clip, read_clip
 
         if isinstance(audio, AudioClip):
+            # Built by hand, it can hold anything: a clip the server cannot decode would fail
+            # every later request, so it is checked before it is recorded.
+            check_clip(audio)
             return audio
-        from voxagent.audio import to_clip
-
-        # Decoding and resampling are CPU work: keep them off the event loop.
-        return await anyio.to_thread.run_sync(to_clip, audio, sample_rate)
+        # Decoding and resampling are CPU work, and a pipe may never deliver: off the event
+        # loop, abandoned at once on cancellation, bounded in size and length.
+        return await read_clip(audio, sample_rate)
 
     def _env(
         self, client: ModelClient, approval: Callable[[ApprovalRequest], Awaitable[bool]]

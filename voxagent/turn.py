@@ -48,6 +48,7 @@ from voxagent.model.types import (
     Usage,
 )
 from voxagent.results import ToolCallRecord, TurnResult
+from voxagent.text import clean_text
 from voxagent.tools import RunContext, ToolArgumentsError, ToolRegistry, ToolResult
 from voxagent.tools.invoke import is_async_callable
 
@@ -412,6 +413,9 @@ async def _consume_stream(
                 case TextDelta(text=text):
                     if stats.first_token_s is None:
                         stats.first_token_s = env.clock() - started
+                    # Clean where it enters: a lone surrogate must not reach a consumer's
+                    # encoder (the conversation cleans what it records too).
+                    text = clean_text(text)
                     outcome.parts.append(text)
                     await emit(AssistantTextDelta(text=text))
                 case ToolCallReady(index=index, call=call, truncated=truncated):
@@ -431,7 +435,7 @@ def _record(env: TurnEnv, outcome: _Round, stats: _Stats, error: Exception | Non
         if response.usage is not None:
             stats.usage = stats.usage + response.usage
         if not outcome.text and response.text:
-            outcome.parts[:] = [response.text]
+            outcome.parts[:] = [clean_text(response.text)]
         # Calls the stream announced only at the end (or a non-stream answer) are all dispatched
         # by now; a call in the final message we never saw would be a client bug, not a model one.
     text = outcome.text

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import anyio
+import numpy as np
 import pytest
 
 from voxagent import Agent
+from voxagent.audio import encode_wav
 from voxagent.audio.clip import AudioClip
 from voxagent.errors import AudioError, ContextLengthError
 from voxagent.testing import Reply, ScriptedServer
@@ -53,9 +54,9 @@ async def test_a_missing_audio_file_raises_audio_error_naming_it(tmp_path: Path)
 async def test_a_clip_longer_than_the_context_raises_before_sending_and_the_next_turn_works(
     wav: Path,
 ) -> None:
-    data = await anyio.Path(wav).read_bytes()
-    # The budget trusts the declared duration: 10 minutes need ~7,500 tokens of a 4,096 context.
-    huge = AudioClip(data, "wav", 600.0)
+    # Ten minutes of real audio need ~7,500 tokens of a 4,096 context (a clip whose declared
+    # duration lies is refused earlier, as an AudioError).
+    huge = AudioClip(encode_wav(np.zeros(16000 * 600, dtype=np.float32), 16000), "wav", 600.0)
     async with ScriptedServer(
         [Reply.text("first")], transcripts=[Reply.text("long talk")], max_model_len=4096
     ) as server:

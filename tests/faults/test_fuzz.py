@@ -85,8 +85,8 @@ def _clip(seconds: float) -> AudioClip:
 CLIPS = {
     "short": _clip(0.5),
     "long": _clip(31.0),
-    # Never sent (refused by the budget first), so only its declared duration matters.
-    "too_long": AudioClip(_clip(0.5).data, "wav", 600.0),
+    # Never sent (refused by the budget before it is recorded); ten minutes of real silence.
+    "too_long": AudioClip(encode_wav(np.zeros(16000 * 600, dtype=np.float32), 16000), "wav", 600.0),
 }
 
 
@@ -249,9 +249,11 @@ class AgentMachine(RuleBasedStateMachine):
 
     @rule(where=st.sampled_from(["tool", "server"]))
     def cancelled_turn(self, where: str) -> None:
-        script = [Reply.tool_calls(CALLS["good"], ("hang", {}))] if where == "tool" else [
-            Reply.hang(after_chunks=1)
-        ]
+        script = (
+            [Reply.tool_calls(CALLS["good"], ("hang", {}))]
+            if where == "tool"
+            else [Reply.hang(after_chunks=1)]
+        )
         Harness.queue.clear()
         Harness.queue.extend(script)
         agent = self.agent

@@ -775,11 +775,12 @@ async def test_the_spoken_yes_no_is_read_only_from_the_forced_enum_and_unclear_i
 
 
 async def test_a_clip_too_long_for_the_context_is_refused_and_not_recorded(tmp_path: Any) -> None:
+    from voxagent.audio import encode_wav
     from voxagent.audio.clip import AudioClip
     from voxagent.errors import ContextLengthError
 
-    short = AudioClip((EXAMPLES / "no.wav").read_bytes(), "wav", 0.72)
-    two_hours = AudioClip(short.data, "wav", 7200.0)  # only its declared duration matters
+    ten_minutes = encode_wav(np.zeros(RATE * 600, dtype=np.float32), RATE)
+    two_hours = AudioClip(ten_minutes, "wav", 600.0)  # too long for a 4,096-token context
     async with ScriptedServer([Reply.text("ok")], max_model_len=4096) as server:
         async with Agent(base_url=server.base_url) as agent:
             await agent.ask(text="hello")

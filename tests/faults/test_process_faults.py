@@ -240,9 +240,7 @@ def test_ctrl_c_during_capture_exits_130_at_once_and_closes_the_stream(
         FAKE_SOUNDDEVICE.format(marker=str(capturing), closed=str(closed))
     )
     path = os.pathsep.join(p for p in (str(fake), os.environ.get("PYTHONPATH")) if p)
-    cli = _cli(
-        tmp_path, str(app), "--base-url", served.base_url, "--mic", env={"PYTHONPATH": path}
-    )
+    cli = _cli(tmp_path, str(app), "--base-url", served.base_url, "--mic", env={"PYTHONPATH": path})
     _wait_for(capturing, cli)
     elapsed, stderr = _interrupt(cli)
     _assert_clean_interrupt(elapsed, stderr, cli.returncode)

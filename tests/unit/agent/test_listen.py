@@ -69,13 +69,16 @@ async def test_each_utterance_becomes_a_turn_and_listening_ends_with_the_source(
     assert [e.text for e in done] == ["Kitchen on.", "Bedroom off."]
     assert "endpointing" in done[0].timings
     # Each request carries the new utterance as audio.
-    assert sum(
-        1
-        for m in server.requests[2]["messages"]
-        if m["role"] == "user" and isinstance(m["content"], list)
-        for part in m["content"]
-        if part.get("type") == "input_audio"
-    ) == 2
+    assert (
+        sum(
+            1
+            for m in server.requests[2]["messages"]
+            if m["role"] == "user" and isinstance(m["content"], list)
+            for part in m["content"]
+            if part.get("type") == "input_audio"
+        )
+        == 2
+    )
 
 
 async def test_barge_in_cancels_the_current_turn_and_takes_the_new_utterance() -> None:
@@ -99,9 +102,7 @@ async def test_barge_in_cancels_the_current_turn_and_takes_the_new_utterance() -
 
 async def test_barge_in_queue_answers_both_turns_in_order() -> None:
     audio = spoken("kitchen_light_on", "what_time")
-    async with ScriptedServer(
-        [Reply.text("first", delay=3.0), Reply.text("second")]
-    ) as server:
+    async with ScriptedServer([Reply.text("first", delay=3.0), Reply.text("second")]) as server:
         async with Agent(base_url=server.base_url, barge_in="queue") as agent:
             events = await collect(agent, ArraySource(audio, RATE, realtime=True))
     assert server.errors == []

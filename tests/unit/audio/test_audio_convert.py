@@ -93,8 +93,12 @@ def test_uint8_and_int32_scale_to_unit_range() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [np.array([0.1, np.nan], dtype=np.float32), np.array([np.inf]), np.array([True, False]),
-     np.zeros((2, 2, 2), dtype=np.float32)],
+    [
+        np.array([0.1, np.nan], dtype=np.float32),
+        np.array([np.inf]),
+        np.array([True, False]),
+        np.zeros((2, 2, 2), dtype=np.float32),
+    ],
 )
 def test_bad_arrays_raise_audio_error(bad: np.ndarray) -> None:
     with pytest.raises(AudioError) as info:

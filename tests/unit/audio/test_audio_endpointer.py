@@ -34,8 +34,9 @@ def run(endpointer: Endpointer, scores: list[float]) -> list[tuple[int, VoiceSta
 
 
 def test_start_end_and_boundaries() -> None:
-    settings = EndpointerSettings(min_speech_s=0.1, end_silence_s=0.5, pre_roll_s=0.2,
-                                  post_roll_s=0.1)
+    settings = EndpointerSettings(
+        min_speech_s=0.1, end_silence_s=0.5, pre_roll_s=0.2, post_roll_s=0.1
+    )
     # 1 s silence, 1 s speech, 1 s silence
     results = run(Endpointer(settings), [0.0] * 50 + [0.9] * 50 + [0.0] * 50)
     (i_start, start), (i_end, end) = results
@@ -123,8 +124,12 @@ def test_utterance_to_clip_is_wav() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"start_threshold": 0.3, "end_threshold": 0.5}, {"start_threshold": 1.5},
-     {"max_utterance_s": 0.5}, {"end_silence_s": 0}],
+    [
+        {"start_threshold": 0.3, "end_threshold": 0.5},
+        {"start_threshold": 1.5},
+        {"max_utterance_s": 0.5},
+        {"end_silence_s": 0},
+    ],
 )
 def test_invalid_settings(kwargs: dict[str, float]) -> None:
     with pytest.raises(ConfigurationError):

@@ -161,8 +161,10 @@ async def test_stalled_device_raises_instead_of_hanging() -> None:
     ("error", "message"),
     [
         (ValueError("No input device matching 'usb'"), "no usable input device"),
-        (RuntimeError("Error opening InputStream: Device unavailable [PaErrorCode -9985]"),
-         "cannot open the microphone"),
+        (
+            RuntimeError("Error opening InputStream: Device unavailable [PaErrorCode -9985]"),
+            "cannot open the microphone",
+        ),
     ],
 )
 async def test_open_errors_are_one_clear_line(error: Exception, message: str) -> None:
@@ -181,7 +183,7 @@ async def test_a_machine_with_no_input_device_says_so_not_close_other_programs()
 
     fake = NoInputs()
     fake.open_error = RuntimeError("Error querying device -1")
-    with pytest.raises(AudioError, match="^no input device") as info:
+    with pytest.raises(AudioError, match=r"^no input device") as info:
         async for _ in Microphone(backend=fake):
             pass
     assert info.value.hint and "close other programs" not in info.value.hint

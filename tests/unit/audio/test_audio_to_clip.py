@@ -101,8 +101,10 @@ def test_array_without_rate_is_an_error() -> None:
         (lambda p: _write(p / "empty.wav", b""), "empty"),
         (lambda p: _write(p / "corrupt.wav", b"RIFF\x24\x00\x00\x00WAVEfmt garbage"), "decode"),
         (lambda p: _write(p / "notes.txt", b"just some text, not audio\n" * 20), "decode"),
-        (lambda p: _write(p / "header_only.wav", encoded(np.zeros(0, np.float32), 16000, "WAV")),
-         "no samples"),
+        (
+            lambda p: _write(p / "header_only.wav", encoded(np.zeros(0, np.float32), 16000, "WAV")),
+            "no samples",
+        ),
     ],
     ids=["missing", "directory", "empty", "corrupt", "unsupported", "no-samples"],
 )

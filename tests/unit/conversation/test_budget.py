@@ -107,7 +107,9 @@ def test_at_most_max_audio_items_and_older_audio_becomes_transcripts(
     assert audio_count(messages) == 5
     assert "system" not in [m["role"] for m in messages]
     assert texts(messages)[:3] == [
-        "You control the lights.", "[voice message] request 0", "answer 0"
+        "You control the lights.",
+        "[voice message] request 0",
+        "answer 0",
     ]
     assert "[voice message] request 1" in texts(messages)
     assert "[voice message] request 2" not in texts(messages)  # still audio

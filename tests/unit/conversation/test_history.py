@@ -110,8 +110,9 @@ def test_pending_and_close_pending() -> None:
     conv = Conversation()
     conv.add_user(text="a")
     assert conv.pending_tool_calls() == []
-    turn = conv.add_assistant("working", [ToolCall("aaaaaaaa1", "f", "{}"),
-                                          ToolCall("aaaaaaaa2", "g", "{}")])
+    turn = conv.add_assistant(
+        "working", [ToolCall("aaaaaaaa1", "f", "{}"), ToolCall("aaaaaaaa2", "g", "{}")]
+    )
     conv.add_tool_result("aaaaaaaa1", "f", "done")
     assert conv.pending_tool_calls() == [turn.tool_calls[1]]
     closed = conv.close_pending()

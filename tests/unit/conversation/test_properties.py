@@ -45,8 +45,12 @@ operations = st.lists(
     st.one_of(
         st.tuples(st.just("user_text"), long_texts.filter(bool)),
         # Spoken turns come up three times as often: they are what the budget is about.
-        *[st.tuples(st.just("user_audio"), st.sampled_from([0.5, 2.0, 31.0]), maybe_text,
-                    maybe_text)] * 3,
+        *[
+            st.tuples(
+                st.just("user_audio"), st.sampled_from([0.5, 2.0, 31.0]), maybe_text, maybe_text
+            )
+        ]
+        * 3,
         st.tuples(st.just("assistant"), maybe_text, st.lists(calls, max_size=4)),
         st.tuples(st.just("result"), st.integers(0, 5), long_texts, st.booleans()),
         st.tuples(st.just("bad_result"), call_ids),
@@ -85,7 +89,8 @@ def apply(conv: Conversation, op: tuple[Any, ...], clip: Clip, tmp: Path) -> Con
         answered = {t.call_id for t in conv.turns if isinstance(t, ToolResultTurn)}
         targets = {
             stored
-            for t in conv.turns if isinstance(t, AssistantTurn)
+            for t in conv.turns
+            if isinstance(t, AssistantTurn)
             for stored in [*(c.id for c in t.tool_calls if c.id == op[1]), t.id_map.get(op[1])]
             if stored is not None
         }
@@ -175,8 +180,11 @@ def check_render(
             assert [m["tool_call_id"] for m in following] == ids
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                 HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(ops=operations, budget=budgets, instructions=maybe_text)
 def test_random_histories_always_render_valid_requests(
     ops: list[tuple[Any, ...]],

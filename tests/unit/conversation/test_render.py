@@ -70,8 +70,13 @@ def test_unanswered_calls_before_a_new_turn_render_as_missing(
 ) -> None:
     conv = Conversation()
     conv.add_user(text="lights on")
-    turn = conv.add_assistant(None, [ToolCall("call_1", "set_light", '{"room": "kitchen"}'),
-                                     ToolCall("call_2", "set_light", '{"room": "bedroom"}')])
+    turn = conv.add_assistant(
+        None,
+        [
+            ToolCall("call_1", "set_light", '{"room": "kitchen"}'),
+            ToolCall("call_2", "set_light", '{"room": "bedroom"}'),
+        ],
+    )
     conv.add_tool_result("call_1", "set_light", "on")
     conv.add_user(text="never mind")
     messages = conv.render(VLLM, tools=tools)
@@ -121,11 +126,14 @@ def test_no_user_turn_is_an_error() -> None:
 def test_odd_names_arguments_and_contents_render_validly(encode: Encode) -> None:
     conv = Conversation()
     conv.add_user(text="a")
-    turn = conv.add_assistant("Let me see.", [
-        ToolCall("abcDEF123", "weird name.v2", "{not json"),
-        ToolCall("abcDEF124", "", ""),
-        ToolCall("abcDEF125", "f", '{"x": 1}'),
-    ])
+    turn = conv.add_assistant(
+        "Let me see.",
+        [
+            ToolCall("abcDEF123", "weird name.v2", "{not json"),
+            ToolCall("abcDEF124", "", ""),
+            ToolCall("abcDEF125", "f", '{"x": 1}'),
+        ],
+    )
     conv.add_tool_result("abcDEF123", "weird name.v2", "")
     conv.add_tool_result("abcDEF124", "", "boom", is_error=True)
     conv.add_tool_result("abcDEF125", "f", "Error: already failed", is_error=True)
@@ -134,7 +142,9 @@ def test_odd_names_arguments_and_contents_render_validly(encode: Encode) -> None
     assert [c["function"]["name"] for c in calls] == ["weird_name_v2", "unknown_tool", "f"]
     assert calls[1]["function"]["arguments"] == "{}"
     assert [m["content"] for m in messages[2:]] == [
-        EMPTY_RESULT_TEXT, "Error: boom", "Error: already failed"
+        EMPTY_RESULT_TEXT,
+        "Error: boom",
+        "Error: already failed",
     ]
     assert turn.tool_calls[0].name == "weird name.v2"  # the stored call keeps the model's name
     encode(messages)

@@ -25,8 +25,13 @@ def sample(clip: Clip) -> Conversation:
     conv.add_user(text="hello")
     conv.add_assistant("hi")
     conv.add_user(audio=clip(1.5), transcript="kitchen light on", text="(spoken)")
-    turn = conv.add_assistant(None, [ToolCall("call_bad_id", "set_light", '{"room": "kitchen"}'),
-                                     ToolCall("abcDEF123", "set_light", "{oops")])
+    turn = conv.add_assistant(
+        None,
+        [
+            ToolCall("call_bad_id", "set_light", '{"room": "kitchen"}'),
+            ToolCall("abcDEF123", "set_light", "{oops"),
+        ],
+    )
     conv.add_tool_result("call_bad_id", "set_light", "on")
     conv.add_assistant("Still working.")  # the second call is left unanswered
     conv.add_user(audio=clip(2.0, 1))
@@ -109,8 +114,18 @@ def tamper(data: dict[str, Any], how: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     "how",
-    ["bad base64", "negative duration", "unknown kind", "extra field", "bad call id",
-     "duplicate call id", "orphan result", "empty user", "wrong type", "not a list"],
+    [
+        "bad base64",
+        "negative duration",
+        "unknown kind",
+        "extra field",
+        "bad call id",
+        "duplicate call id",
+        "orphan result",
+        "empty user",
+        "wrong type",
+        "not a list",
+    ],
 )
 def test_tampered_files_give_conversation_errors(tmp_path: Path, clip: Clip, how: str) -> None:
     path = tmp_path / "conv.json"

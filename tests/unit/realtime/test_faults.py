@@ -75,7 +75,7 @@ async def test_closed_socket_reconnects_and_replays_the_utterance(tone: Any) -> 
     assert "".join(deltas) == final  # nothing shown twice after the replay
     assert rt.last_timings is not None and rt.last_timings.reconnects == 1
     # the second connection got the whole utterance again, from its first sample
-    second = server.received[[m["type"] for m in server.received].index("session.update", 1):]
+    second = server.received[[m["type"] for m in server.received].index("session.update", 1) :]
     import base64
 
     audio = sum(len(base64.b64decode(m["audio"])) for m in second if "audio" in m)

@@ -234,6 +234,7 @@ async def test_transcription_script_exhausted_names_the_problem(clip: AudioClip)
 async def test_go_down_and_come_up_while_an_agent_is_open() -> None:
     from voxagent import Agent
     from voxagent.errors import ServerUnavailableError
+
     replies = [Reply.text("one"), Reply.text("two"), Reply.text("three")]
     async with ScriptedServer(replies) as server:
         port = server.port
