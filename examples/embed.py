@@ -1,7 +1,7 @@
 """Embedding voxagent in your own async program.
 
-    export VOXAGENT_BASE_URL=http://127.0.0.1:8000/v1
-    python examples/embed.py examples/audio/what_time.wav
+export VOXAGENT_BASE_URL=http://127.0.0.1:8000/v1
+python examples/embed.py examples/audio/what_time.wav
 """
 
 from __future__ import annotations

@@ -53,9 +53,7 @@ def set_light(
 
 
 @tool
-def set_thermostat(
-    ctx: RunContext[Home], celsius: Annotated[float, Field(ge=10, le=28)]
-) -> str:
+def set_thermostat(ctx: RunContext[Home], celsius: Annotated[float, Field(ge=10, le=28)]) -> str:
     """Set the target temperature of the flat.
 
     Args:
