@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -10,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.abc
+import numpy as np
 import pytest
+import soundfile as sf
 
 from voxagent.model.retry import RetryPolicy
 
@@ -19,6 +22,23 @@ if TYPE_CHECKING:
     from voxagent.testing import ScriptedServer
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "audio"
+RATE = 16000
+
+
+@functools.cache
+def _example(name: str) -> np.ndarray[Any, Any]:
+    samples, rate = sf.read(EXAMPLES / f"{name}.wav", dtype="float32")
+    assert rate == RATE
+    samples.setflags(write=False)
+    return samples
+
+
+def speech(*names: str, gap: float = 1.2) -> np.ndarray[Any, Any]:
+    """Real example clips (examples/audio) one after the other, `gap` s of silence after each."""
+    parts: list[np.ndarray[Any, Any]] = []
+    for name in names:
+        parts += [_example(name), np.zeros(int(gap * RATE), dtype=np.float32)]
+    return np.concatenate(parts)
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ import anyio
 import anyio.lowlevel
 import numpy as np
 import pytest
-import soundfile as sf
 
 from voxagent import Agent, tool
 from voxagent.audio import ArraySource, Frame, Microphone
@@ -37,7 +36,7 @@ from voxagent.events import (
 from voxagent.testing import Reply, ScriptedServer
 from voxagent.turn import CANCELLED_RESULT
 
-from .conftest import EXAMPLES, assert_next_turn_works, assert_paired
+from .conftest import assert_next_turn_works, assert_paired, speech
 
 pytestmark = pytest.mark.anyio
 
@@ -217,15 +216,6 @@ async def test_an_hour_of_silence_sends_nothing_and_keeps_memory_flat() -> None:
 # ------------------------------------------------------------------ barge-in during a tool
 
 
-def _spoken(*names: str, gap: float = 1.2) -> np.ndarray[Any, Any]:
-    parts: list[np.ndarray[Any, Any]] = []
-    for name in names:
-        samples, rate = sf.read(EXAMPLES / f"{name}.wav", dtype="float32")
-        assert rate == RATE
-        parts += [samples, np.zeros(int(gap * RATE), dtype=np.float32)]
-    return np.concatenate(parts)
-
-
 async def test_barge_in_during_a_tool_run_cancels_it_and_the_model_is_told() -> None:
     finished: list[str] = []
 
@@ -236,7 +226,7 @@ async def test_barge_in_during_a_tool_run_cancels_it_and_the_model_is_told() -> 
         finished.append("slow_report")
         return "report"
 
-    audio = _spoken("kitchen_light_on", "what_time")
+    audio = speech("kitchen_light_on", "what_time")
     events: list[Event] = []
     async with ScriptedServer(
         [Reply.tool_call("slow_report", {}), Reply.text("It is noon.")]

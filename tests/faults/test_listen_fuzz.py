@@ -28,9 +28,7 @@ from typing import Any
 
 import anyio
 import anyio.from_thread
-import numpy as np
 import pytest
-import soundfile as sf
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -41,9 +39,7 @@ from voxagent.errors import RealtimeError, VoxagentError
 from voxagent.events import Event, TranscriptDelta, TranscriptFinal
 from voxagent.testing import Reply, ScriptedServer
 
-from .conftest import EXAMPLES, assert_paired
-
-RATE = 16000
+from .conftest import RATE, assert_paired, speech
 
 settings.register_profile(
     "listen-ci",
@@ -62,19 +58,6 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 PROFILE = "listen-" + os.environ.get("VOXAGENT_LISTEN_FUZZ_PROFILE", "ci")
-
-CLIPS: dict[str, np.ndarray[Any, Any]] = {}
-
-
-def _speech(names: list[str], gap: float = 0.9) -> np.ndarray[Any, Any]:
-    parts: list[np.ndarray[Any, Any]] = []
-    for name in names:
-        if name not in CLIPS:
-            samples, rate = sf.read(EXAMPLES / f"{name}.wav", dtype="float32")
-            assert rate == RATE
-            CLIPS[name] = samples
-        parts += [CLIPS[name], np.zeros(int(gap * RATE), dtype=np.float32)]
-    return np.concatenate(parts)
 
 
 @tool
@@ -222,7 +205,7 @@ class ListenMachine(RuleBasedStateMachine):
         Harness.queue.clear()
         for _, answer in said:
             Harness.queue.extend(ANSWERS[answer])
-        samples = _speech([name for name, _ in said])
+        samples = speech(*(name for name, _ in said), gap=0.9)
         source = LiveArray(samples, RATE) if live else ArraySource(samples, RATE)
 
         async def session() -> None:

@@ -40,21 +40,9 @@ from voxagent.events import (
 from voxagent.model.retry import RetryPolicy
 from voxagent.testing import Reply, ScriptedServer
 
-from .conftest import EXAMPLES, assert_next_turn_works, assert_paired
+from .conftest import EXAMPLES, RATE, assert_next_turn_works, assert_paired, speech
 
 pytestmark = pytest.mark.anyio
-
-RATE = 16000
-
-
-def speech(*names: str, gap: float = 1.2) -> np.ndarray[Any, Any]:
-    """Real example clips one after the other, `gap` seconds of silence after each."""
-    parts: list[np.ndarray[Any, Any]] = []
-    for name in names:
-        samples, rate = sf.read(EXAMPLES / f"{name}.wav", dtype="float32")
-        assert rate == RATE
-        parts += [samples, np.zeros(int(gap * RATE), dtype=np.float32)]
-    return np.concatenate(parts)
 
 
 def live(samples: np.ndarray[Any, Any]) -> ArraySource:

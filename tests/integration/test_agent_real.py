@@ -217,6 +217,7 @@ async def test_a_clip_longer_than_the_context_is_refused_and_the_agent_goes_on(
         assert raised.value.hint
         assert "4096" in raised.value.message
         assert recorder.chats() == []  # refused before anything was sent
+        assert agent.conversation.turns == ()  # and not recorded: later saves stay small
         turn = await agent.ask(audio=AUDIO / "kitchen_light_on.wav", tool_choice="set_light")
     assert [record.name for record in turn.tool_calls] == ["set_light"]
     assert not turn.tool_calls[0].result.is_error
@@ -228,14 +229,19 @@ async def test_a_clip_longer_than_the_context_is_refused_and_the_agent_goes_on(
 async def test_a_refused_transcription_is_not_retried_every_round(
     vllm_chat_server: Any,
 ) -> None:
+    from voxagent.audio import to_clip
+    from voxagent.conversation import Conversation
+
     app = _smart_home()
     recorder = Recorder()
-    agent = _agent(vllm_chat_server, app, recorder)
+    # A clip too long for the context is no longer recorded by ask() (it is refused first), but
+    # a conversation can still hold one (built or loaded): compaction then wants its transcript,
+    # which the server refuses with a 400 (the clip is longer than the context).
+    conversation = Conversation()
+    conversation.add_user(audio=to_clip(_long_tone(330.0), 16000))
+    conversation.add_assistant("I heard a long tone.")
+    agent = _agent(vllm_chat_server, app, recorder, conversation=conversation)
     async with recorder.http, agent:
-        with pytest.raises(ContextLengthError):
-            await agent.ask(audio=_long_tone(330.0), sample_rate=16000)
-        # The too-long turn stays recorded; compaction wants its transcript, which the server
-        # refuses with a 400 (the clip is longer than the context).
         await agent.ask(text="Hello?")
         with anyio.fail_after(60):  # transcriptions run in the background
             await recorder.wait_answered("/audio/transcriptions", 1)
