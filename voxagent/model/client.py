@@ -318,6 +318,7 @@ class ModelClient:
                 max_text_chars=self.max_answer_chars,
                 max_argument_chars=self.max_answer_chars,
                 source=url,
+                tool_names=_tool_names(tools),
             )
             done = False
             try:
@@ -521,3 +522,14 @@ def _pick_dialect(dialect: Literal["vllm", "mistral"] | Dialect | None, base_url
     if dialect == "mistral":
         return MISTRAL
     raise ConfigurationError(f"unknown dialect {dialect!r}", hint='use "vllm" or "mistral"')
+
+
+def _tool_names(tools: list[dict[str, Any]] | None) -> frozenset[str]:
+    """The function names a request offers (what a streamed call's name can complete to)."""
+    names: set[str] = set()
+    for spec in tools or ():
+        function = spec.get("function") if isinstance(spec, dict) else None
+        name = function.get("name") if isinstance(function, dict) else None
+        if isinstance(name, str) and name:
+            names.add(name)
+    return frozenset(names)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -282,6 +283,8 @@ class StreamAssembler:
             and a thousand more, are accepted (a stream of empty chunks is a runaway too).
         max_argument_chars: The cap on each call's arguments, in characters.
         source: Who sends the chunks (the request URL), for error messages.
+        tool_names: The names of the tools the request offered. A fragment that completes one of
+            them (and no other offered name extends it) makes the name complete at once.
 
     Raises:
         ProtocolError: (from `feed` and `finish`) a malformed chunk, a nameless call, too many
@@ -295,12 +298,14 @@ class StreamAssembler:
         max_text_chars: int = MAX_ANSWER_CHARS,
         max_argument_chars: int = MAX_ANSWER_CHARS,
         source: str = "the server",
+        tool_names: Iterable[str] = (),
     ) -> None:
         self._text: list[str] = []
         self._text_size = 0
         self._calls: list[_PartialCall] = []
         self._by_index: dict[int, int] = {}
         self._last: int | None = None  # position of the call the previous fragment belonged to
+        self._tool_names = frozenset(tool_names)
         self._current: int | None = None
         self._max_text = max_text_chars
         # Chunks that carry no text (empty deltas, usage, keep-alive objects) escape the text
@@ -436,6 +441,15 @@ class StreamAssembler:
         # The name is known complete only from a fragment *before* this one: in "set_" + "{}",
         # then "light", the "{}" fragment must not fire "set_" on its own.
         name_known = call.name_done
+        if name and not name_known and call.emitted is None and self._final_name(call, name):
+            # A requested tool's whole name, which no other requested name extends: it cannot
+            # grow into another tool, so the call may go as soon as its arguments close (a
+            # server that sends a whole call in one fragment keeps early dispatch).
+            name_known = True
+            call.name_parts.append(name)
+            call.name_size += len(name)
+            call.name_done = True
+            name = None
         if name:
             if call.emitted is not None:
                 raise self._after_emit(call)
@@ -451,6 +465,14 @@ class StreamAssembler:
         if call.emitted is None and name_known and call.complete:
             call.emitted = call.to_call()
             items.append(ToolCallReady(position, call.emitted))
+
+    def _final_name(self, call: _PartialCall, fragment: str) -> bool:
+        if not self._tool_names:
+            return False
+        whole = call.name + fragment
+        if whole not in self._tool_names:
+            return False
+        return not any(other != whole and other.startswith(whole) for other in self._tool_names)
 
     def _settle(self, position: int) -> list[StreamItem]:
         call = self._calls[position]

@@ -288,3 +288,37 @@ def test_an_answer_at_the_text_cap_in_one_character_chunks_is_accepted() -> None
     assembler.feed({"choices": [], "usage": {"total_tokens": 1000}})
     _, response = assembler.finish()
     assert response.text == "x" * 1000
+
+
+def test_a_whole_offered_name_with_complete_arguments_fires_at_once() -> None:
+    assembler = StreamAssembler(tool_names={"set_light", "note"})
+    first = assembler.feed(
+        chunk({"tool_calls": [fragment(0, id="aaaaaaaaa", name="set_light", arguments="{}")]})
+    )
+    assert [r.call.name for r in ready(first)] == ["set_light"]
+
+
+def test_a_name_that_another_offered_name_extends_still_waits() -> None:
+    assembler = StreamAssembler(tool_names={"set_light", "set_light_color"})
+    first = assembler.feed(
+        chunk({"tool_calls": [fragment(0, id="aaaaaaaaa", name="set_light", arguments="{}")]})
+    )
+    assert ready(first) == []  # it might still become set_light_color
+    more = assembler.feed(chunk({"tool_calls": [fragment(0, name="_color")]}))
+    # Now a whole offered name that nothing extends, with complete arguments: it goes.
+    assert [r.call.name for r in ready(more)] == ["set_light_color"]
+    assert ready(assembler.feed(chunk({}, "tool_calls"))) == []
+
+
+def test_a_prefix_of_an_offered_name_never_fires_on_its_own() -> None:
+    assembler = StreamAssembler(tool_names={"set_light"})
+    items = feed_all(
+        assembler,
+        [
+            fragment(0, id="aaaaaaaaa", name="set_", arguments="{}"),
+            fragment(0, name="light"),
+        ],
+    )
+    # "set_" with complete arguments did not fire; the whole name did, on its last fragment.
+    assert [(r.call.name, r.call.arguments) for r in ready(items)] == [("set_light", "{}")]
+    assert ready(assembler.feed(chunk({}, "tool_calls"))) == []
