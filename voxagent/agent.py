@@ -344,8 +344,16 @@ class Agent(Generic[DepsT]):
 
         Raises:
             AudioError: The audio cannot be read (nothing is recorded in the conversation).
+            ContextLengthError: The audio cannot fit the model's context (nothing is recorded).
             ModelError: The server failed; the user turn stays recorded and the conversation
                 valid, so the next `ask` can go on.
+            SpeakerError: The speaker hook failed; the answer is recorded (`error.result`).
+            ConfigurationError: The agent is not started, or a tool of this agent's running turn
+                called `ask` on it.
+
+        Only `VoxagentError`s leave it (or cancellation, or a KeyboardInterrupt/SystemExit a tool
+        raised, after the conversation is recorded). An `on_event` callback that raises is
+        logged; the turn goes on.
         """
         if audio is None and not text:
             raise ConfigurationError(

@@ -321,7 +321,7 @@ async def _round(
                 else:
                     response = await env.client.chat(messages, **options)
                     outcome.response = response
-                    outcome.parts.append(response.text or "")
+                    outcome.parts.append(clean_text(response.text or ""))
                     cut = response.finish_reason == "length"
                     for index, call in enumerate(response.tool_calls):
                         dispatch(index, call, cut and not arguments_complete(call.arguments))
