@@ -44,6 +44,7 @@ from voxagent.listening import (
 from voxagent.results import TurnResult
 from voxagent.tools import Tool, ToolRegistry
 from voxagent.tools import tool as make_tool
+from voxagent.tools.invoke import tool_host
 from voxagent.turn import ModelSettings, TurnEnv, TurnInput, run_turn, unwrap_group
 
 if TYPE_CHECKING:
@@ -399,7 +400,8 @@ class Agent(Generic[DepsT]):
             token = _running_turn.set(self)
             try:
                 env = self._env(client, resolve_policy(self.approval, voice=voice))
-                result = await run_turn(env, user, turn_id, emit)
+                with tool_host(self._background):
+                    result = await run_turn(env, user, turn_id, emit)
             except VoxagentError:
                 raise
             except Exception as exc:

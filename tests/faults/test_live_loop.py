@@ -778,3 +778,75 @@ async def test_a_clip_too_long_for_the_context_is_refused_and_not_recorded(tmp_p
             assert agent.conversation.to_dict() == before
             assert len(server.requests) == 1
             await assert_next_turn_works(agent, server)
+
+
+# ------------------------------------------------------------- async tools that ignore cancelling
+
+
+def _stubborn(log: list[str], release: anyio.Event) -> Any:
+    """An async tool that swallows every cancellation until `release` is set."""
+
+    @tool(timeout=0.2)
+    async def stubborn() -> str:
+        """Ignore being cancelled."""
+        log.append("started")
+        while not release.is_set():
+            try:
+                await anyio.sleep(0.05)
+            except anyio.get_cancelled_exc_class():
+                log.append("swallowed")
+        log.append("ended")
+        return "finally done"
+
+    return stubborn
+
+
+async def test_an_async_tool_ignoring_cancellation_is_left_at_its_timeout_without_spinning() -> (
+    None
+):
+    import time
+
+    log: list[str] = []
+    release = anyio.Event()
+    script = [Reply.tool_call("stubborn"), Reply.text("It timed out.")]
+    async with ScriptedServer(script) as server:
+        async with Agent(base_url=server.base_url, tools=[_stubborn(log, release)]) as agent:
+            cpu = time.process_time()
+            with anyio.fail_after(10):
+                turn = await agent.ask(text="go")
+            [call] = turn.tool_calls
+            assert call.result.error_kind == "timeout"
+            assert "did not stop when cancelled" in call.result.content
+            assert "may still complete" in call.result.content
+            # Left behind, shielded: it runs on without being re-cancelled in a busy loop.
+            swallowed = log.count("swallowed")
+            await anyio.sleep(0.5)
+            assert log.count("swallowed") == swallowed
+            assert time.process_time() - cpu < 2.0
+            await assert_next_turn_works(agent, server)
+            release.set()  # lets the agent close: Python cannot stop it any other way
+            await anyio.sleep(0.1)
+            assert log[-1] == "ended"
+
+
+async def test_a_barge_in_does_not_wait_for_an_async_tool_that_ignores_cancellation() -> None:
+    log: list[str] = []
+    release = anyio.Event()
+    slow = _stubborn(log, release)
+    slow_untimed = dataclasses_replace_timeout(slow)
+    script = [Reply.tool_call("stubborn"), Reply.text("two")]
+    async with ScriptedServer(script) as server:
+        async with Agent(base_url=server.base_url, tools=[slow_untimed]) as agent:
+            events = await collect(agent, live(speech("no", "yes", gap=0.8)))
+            assert of(events, TurnCancelled)
+            assert [d.text for d in of(events, TurnCompleted)] == ["two"]
+            assert_valid(agent)
+            await assert_next_turn_works(agent, server)
+            release.set()
+
+
+def dataclasses_replace_timeout(made: Any) -> Any:
+    """The same tool with no timeout of its own (only the barge-in stops it)."""
+    import dataclasses
+
+    return dataclasses.replace(made, timeout=None)

@@ -8,7 +8,7 @@ import inspect
 import logging
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, overload
 
@@ -18,7 +18,7 @@ from voxagent.errors import ToolDefinitionError, ToolError
 from voxagent.tools.arguments import ToolArgumentsError, validate_arguments
 from voxagent.tools.context import RunContext
 from voxagent.tools.docstrings import parse_docstring
-from voxagent.tools.invoke import is_async_callable, run_function
+from voxagent.tools.invoke import Outcome, is_async_callable, run_bounded, run_function
 from voxagent.tools.result import (
     DEFAULT_MAX_RESULT_CHARS,
     ToolResult,
@@ -252,18 +252,41 @@ class Tool:
                 duration_s=anyio.current_time() - start,
             )
 
+        def run() -> Awaitable[Any]:
+            return run_function(self.function, self.signature, values, ctx)
+
+        outcome = Outcome()
         try:
-            # move_on_after rather than fail_after: a TimeoutError raised by the tool itself
+            # Our own deadline rather than fail_after: a TimeoutError raised by the tool itself
             # (a socket timeout) must not be mistaken for ours.
-            with anyio.move_on_after(self.timeout) as scope:
-                value = await run_function(self.function, self.signature, values, ctx)
+            if self.timeout is None and not is_async_callable(self.function):
+                outcome.value = await run()  # a thread: abandoned on cancellation anyway
+            else:
+                # Bounded, and left behind if it ignores cancellation (at its timeout, or when
+                # the turn is cancelled), so a stubborn async tool cannot hold the turn.
+                limit = math.inf if self.timeout is None else self.timeout
+                outcome = await run_bounded(run, limit)
+                if outcome.error is not None:
+                    raise outcome.error
         except ToolError as exc:
             return finish(str(exc) or f"Tool {self.name} failed.", "tool_error")
         except Exception as exc:
             logger.error("tool %r raised %s", self.name, type(exc).__name__, exc_info=exc)
             text = str(exc)
             return finish(f"{type(exc).__name__}: {text}" if text else type(exc).__name__, "raised")
-        if scope.cancelled_caught:
+        value = outcome.value
+        if outcome.abandoned:
+            logger.warning(
+                "tool %r ignored cancellation at its %g s timeout; left running",
+                self.name,
+                self.timeout,
+            )
+            return finish(
+                f"Tool {self.name} timed out after {self.timeout:g} s and did not stop when "
+                "cancelled: stopped waiting for it; it may still complete.",
+                "timeout",
+            )
+        if outcome.timed_out:
             logger.warning("tool %r timed out after %g s", self.name, self.timeout)
             if not is_async_callable(self.function):
                 # Python cannot stop a thread: the tool may still act. Say so, not "cancelled".

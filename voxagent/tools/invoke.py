@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
+import anyio.abc
 import anyio.to_thread
 
 from voxagent.tools.context import RunContext
 from voxagent.tools.schema import ToolSignature
 
-__all__ = ["is_async_callable", "run_function"]
+__all__ = ["Outcome", "is_async_callable", "run_bounded", "run_function", "tool_host"]
 
 
 def is_async_callable(function: Callable[..., Any]) -> bool:
@@ -65,3 +69,90 @@ async def run_function(
         # A sync callable that returned a coroutine (a wrapper around an async function).
         result = await result
     return result
+
+
+# The task group where an async tool with a timeout runs, so that one which ignores cancellation
+# can be left behind at its timeout instead of holding the turn. Set by the agent around a turn
+# (its own long-lived group); without it, tools run in the caller's task as before.
+_TOOL_HOST: contextvars.ContextVar[anyio.abc.TaskGroup | None] = contextvars.ContextVar(
+    "voxagent_tool_host", default=None
+)
+# How long a cancelled tool gets to stop before it is left behind.
+ABANDON_GRACE_S = 0.5
+
+
+@contextlib.contextmanager
+def tool_host(group: anyio.abc.TaskGroup | None) -> Iterator[None]:
+    """Run async tools with a timeout in `group` (a task group that outlives the call)."""
+    token = _TOOL_HOST.set(group)
+    try:
+        yield
+    finally:
+        _TOOL_HOST.reset(token)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What became of a call run by `run_bounded`."""
+
+    value: Any = None
+    error: BaseException | None = None
+    timed_out: bool = False
+    abandoned: bool = False  # it ignored cancellation and is still running, shielded
+
+
+async def run_bounded(call: Callable[[], Awaitable[Any]], limit_s: float) -> Outcome:
+    """Await `call()` for at most `limit_s` seconds; a call that ignores cancellation is left.
+
+    Inside `tool_host`, the call runs in the host's task group under two cancel scopes: the outer
+    one is cancelled at the limit (or when the caller is cancelled); if the call has not ended
+    `ABANDON_GRACE_S` later (it swallows cancellation), the inner one is shielded, which stops
+    anyio from delivering the cancellation again and again (a busy loop), and the caller goes on.
+    The call keeps running in the host's group until it ends on its own. Without a host, it is
+    awaited under `move_on_after` in the caller's task.
+
+    Raises:
+        Cancellation: When the caller is cancelled (after the call stopped or was left).
+    """
+    host = _TOOL_HOST.get()
+    outcome = Outcome()
+    if host is None:
+        with anyio.move_on_after(limit_s) as scope:
+            outcome.value = await call()
+        outcome.timed_out = scope.cancelled_caught
+        return outcome
+
+    done = anyio.Event()
+    outer = anyio.CancelScope()
+    guard = anyio.CancelScope()
+
+    async def worker() -> None:
+        try:
+            with outer, guard:
+                outcome.value = await call()
+        except anyio.get_cancelled_exc_class():
+            raise  # the host is closing
+        except BaseException as exc:  # handed to the caller, raised there (KeyboardInterrupt too)
+            outcome.error = exc
+        finally:
+            done.set()
+
+    async def stop() -> None:
+        outer.cancel()
+        with anyio.move_on_after(ABANDON_GRACE_S, shield=True):
+            await done.wait()
+        if not done.is_set():
+            guard.shield = True
+            outcome.abandoned = True
+
+    host.start_soon(worker)
+    try:
+        with anyio.move_on_after(limit_s):
+            await done.wait()
+    except anyio.get_cancelled_exc_class():
+        await stop()
+        raise
+    if not done.is_set():
+        outcome.timed_out = True
+        await stop()
+    return outcome
