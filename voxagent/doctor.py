@@ -59,7 +59,9 @@ async def server_checks(base_url: str | None, model: str | None) -> list[Check]:
     try:
         async with ModelClient(base_url, model=model) as client:
             info = await client.resolve_model()
-            checks.append(Check("server", True, f"{base_url} reachable ({client.dialect.name})"))
+            checks.append(
+                Check("server", True, f"{client.base_url} reachable ({client.dialect.name})")
+            )
             checks.append(
                 Check("model", True, f"{info.id} served, max_model_len={info.max_model_len}")
             )

@@ -286,3 +286,14 @@ def test_a_closed_stdout_stops_the_printer_and_calls_back_once(mode: str) -> Non
     printer(ev.TurnStarted(turn_id=1, has_audio=False, text="hi"))
     printer(ev.TurnStarted(turn_id=2, has_audio=False, text="again"))
     assert printer.closed and calls == ["closed"]
+
+
+def test_doctor_never_prints_a_password_from_the_base_url(
+    server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.add(Reply.tool_call("probe", {"ok": True}))
+    with_password = server.base_url.replace("http://", "http://me:hunter2@")
+    run("doctor", "--base-url", with_password)
+    captured = capsys.readouterr()
+    assert "[ok  ] server" in captured.out
+    assert "hunter2" not in captured.out + captured.err
