@@ -202,8 +202,6 @@ async def test_leaving_listen_at_any_event_escapes_nothing_and_keeps_the_convers
             return Reply.text("Done, noted.")
         if last["content"] == "are you still there?":
             return Reply.text("still here")
-        if any(m["role"] == "tool" and "record_reply" in str(m) for m in body["messages"]):
-            return Reply.text("unused")
         if body.get("tool_choice") == {"type": "function", "function": {"name": "record_reply"}}:
             return Reply.tool_call("record_reply", {"answer": "yes"})
         return Reply.tool_call("slow_note", {"text": "milk"}, content="Writing it down now.")
