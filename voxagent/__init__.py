@@ -9,9 +9,15 @@ The heavy parts (httpx, numpy, mistral_common) load on first use, so `import vox
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# A library does not print: without this, Python's last-resort handler writes voxagent's warnings
+# (a tool timed out, a caption stream failed) and their tracebacks to the embedding program's
+# stderr. Applications see them once they configure logging; the CLI does.
+logging.getLogger("voxagent").addHandler(logging.NullHandler())
 
 # name -> module that defines it; resolved lazily by __getattr__ below.
 _EXPORTS: dict[str, str] = {

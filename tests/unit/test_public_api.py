@@ -43,3 +43,15 @@ def test_import_voxagent_loads_no_heavy_modules() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_library_logs_nothing_to_stderr_unless_the_application_configures_logging() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import logging, voxagent\n"
+        "logging.getLogger('voxagent.tools').error('tool x raised', exc_info=ValueError('boom'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stderr == ""
