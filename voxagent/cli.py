@@ -86,6 +86,36 @@ class _AppendInput(argparse.Action):
         namespace.inputs = inputs
 
 
+def _positive(kind: Callable[[str], float]) -> Callable[[str], Any]:
+    """An argparse type: a finite number greater than zero, in words a person understands."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not (0 < value < float("inf")):
+            raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
+        return value
+
+    return parse
+
+
+def check_tool_choice(choice: str, tools: list[str]) -> None:
+    """Refuse a `--tool-choice` that names no tool of the app (before anything is sent).
+
+    Raises:
+        UsageError: Naming the app's tools.
+    """
+    if choice in ("auto", "none", "required") or choice in tools:
+        return
+    offered = ", ".join(tools) if tools else "none: the app has no tools"
+    raise UsageError(
+        f"--tool-choice {choice!r} is neither auto, none, required nor a tool of the app "
+        f"(its tools: {offered})"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser for every subcommand."""
     parser = argparse.ArgumentParser(
@@ -109,10 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--text", action=_AppendInput, metavar="TEXT", help="a text turn")
     server_options(run)
     run.add_argument("--tool-choice", help="auto | none | required | TOOL_NAME")
-    run.add_argument("--max-tokens", type=int, help="cap on each answer's tokens")
+    run.add_argument(
+        "--max-tokens", type=_positive(int), metavar="N", help="cap on each answer's tokens"
+    )
     run.add_argument(
         "--request-timeout",
-        type=float,
+        type=_positive(float),
         metavar="SECONDS",
         help="the most one model request may take in all, retries included (default: 300)",
     )
@@ -384,8 +416,9 @@ async def cmd_run(args: argparse.Namespace, printer: Printer) -> int:
     if args.model:
         agent.model = args.model
     if args.tool_choice:
+        check_tool_choice(args.tool_choice, agent.registry.names)
         agent.settings = replace(agent.settings, tool_choice=args.tool_choice)
-    if args.max_tokens:
+    if args.max_tokens is not None:
         agent.settings = replace(agent.settings, max_tokens=args.max_tokens)
     if args.request_timeout is not None:
         agent.request_timeout = args.request_timeout

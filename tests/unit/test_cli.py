@@ -297,3 +297,37 @@ def test_doctor_never_prints_a_password_from_the_base_url(
     captured = capsys.readouterr()
     assert "[ok  ] server" in captured.out
     assert "hunter2" not in captured.out + captured.err
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "said"),
+    [
+        ("--max-tokens", "-5", "must be greater than 0"),
+        ("--max-tokens", "0", "must be greater than 0"),
+        ("--max-tokens", "many", "is not a number"),
+        ("--request-timeout", "0", "must be greater than 0"),
+        ("--request-timeout", "inf", "must be greater than 0"),
+        ("--request-timeout", "nan", "must be greater than 0"),
+    ],
+)
+def test_numbers_that_cannot_work_are_usage_errors_in_plain_words(
+    server: ScriptedServer, capsys: pytest.CaptureFixture[str], flag: str, value: str, said: str
+) -> None:
+    code = run("run", str(SMART_HOME), "--text", "hi", "--base-url", server.base_url, flag, value)
+    assert code == 2
+    err = capsys.readouterr().err
+    assert said in err and "Budget" not in err and "reserve_tokens" not in err
+    assert server.requests == []
+
+
+def test_a_tool_choice_naming_no_tool_of_the_app_is_refused_before_any_request(
+    server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run(
+        "run", str(SMART_HOME), "--text", "hi", "--base-url", server.base_url,
+        "--tool-choice", "not_a_tool",
+    )  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "not_a_tool" in err and "set_light" in err  # it lists the app's tools
+    assert server.requests == []
