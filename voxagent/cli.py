@@ -101,6 +101,32 @@ def _positive(kind: Callable[[str], float]) -> Callable[[str], Any]:
     return parse
 
 
+def check_server_choice(base_url: str | None, model: str | None) -> None:
+    """Say, in command-line terms, that `run` has no server to talk to (before anything starts).
+
+    Raises:
+        UsageError: No URL and no model to start a managed server for, or no vLLM to start.
+    """
+    if base_url:
+        return
+    where = (
+        "pass --base-url http://HOST:PORT/v1 (or set VOXAGENT_BASE_URL) for a running Voxtral "
+        "server, or --base-url https://api.mistral.ai/v1 with MISTRAL_API_KEY set"
+    )
+    if not model:
+        raise UsageError(
+            f"no server to talk to: {where}; or --model MODEL to start a local vLLM server "
+            "(pip install 'voxagent[serve]')"
+        )
+    from voxagent.model.vllm_server import find_vllm
+
+    if find_vllm() is None:
+        raise UsageError(
+            f"no server URL, and vLLM is not installed to start one for {model}: {where}; or "
+            "pip install 'voxagent[serve]'"
+        )
+
+
 def check_tool_choice(choice: str, tools: list[str]) -> None:
     """Refuse a `--tool-choice` that names no tool of the app (before anything is sent).
 
@@ -125,7 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
         "130 interrupted, 141 stdout closed",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
-    sub = parser.add_subparsers(dest="command", required=True)
+    # Not required=True: argparse would then answer `voxagent --bogus` with "the following
+    # arguments are required: command" instead of naming the unknown option; main() asks for one.
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def server_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--base-url", help="server URL ending in /v1 (default: VOXAGENT_BASE_URL)")
@@ -436,6 +464,7 @@ async def cmd_run(args: argparse.Namespace, printer: Printer) -> int:
         agent.live_transcriber = RealtimeTranscriber(args.captions_url, args.captions_model)
     if not args.mic and not inputs:
         raise UsageError("nothing to do: give --mic, --audio FILE or --text TEXT")
+    check_server_choice(agent.base_url or os.environ.get("VOXAGENT_BASE_URL"), agent.model)
     if args.mic:
         await anyio.to_thread.run_sync(check_input_device)  # PortAudio may take a while to list
     status = EXIT_OK
@@ -607,6 +636,11 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        if args.command is None:
+            parser.error(
+                "choose a command: run, serve, transcribe, devices or doctor "
+                "(`voxagent COMMAND --help` says more)"
+            )
     except SystemExit as exc:  # argparse already printed the usage error
         raise SystemExit(EXIT_USAGE if exc.code else EXIT_OK) from None
     logging.basicConfig(

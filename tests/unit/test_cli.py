@@ -331,3 +331,23 @@ def test_a_tool_choice_naming_no_tool_of_the_app_is_refused_before_any_request(
     err = capsys.readouterr().err
     assert "not_a_tool" in err and "set_light" in err  # it lists the app's tools
     assert server.requests == []
+
+
+def test_an_unknown_option_is_named_and_a_missing_command_lists_the_commands(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run("--bogus") == 2
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+    assert run() == 2
+    err = capsys.readouterr().err
+    assert "choose a command: run, serve" in err and "required: command" not in err
+
+
+def test_run_without_any_server_says_what_to_pass_in_command_line_terms(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VOXAGENT_BASE_URL", raising=False)
+    assert run("run", str(SMART_HOME), "--text", "hi") == 2
+    err = capsys.readouterr().err
+    assert "--base-url http://HOST:PORT/v1" in err and "--model MODEL" in err
+    assert "model=..." not in err and "base_url=" not in err  # no Python syntax for a CLI user
