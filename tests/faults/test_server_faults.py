@@ -289,3 +289,30 @@ async def test_huge_body_is_refused_with_protocol_error_not_memory_growth(stream
             with pytest.raises(ProtocolError):
                 await agent.ask(text="hi")
             await assert_next_turn_works(agent, server)
+
+
+async def test_a_web_page_instead_of_the_api_is_one_line_naming_it_with_a_v1_hint() -> None:
+    from voxagent.errors import ProtocolError
+
+    page = (
+        "<!DOCTYPE HTML>\n<html lang='en'>\n<head><title>Error response</title></head>\n"
+        "<body><h1>Error response</h1><p>Error code: 404</p></body></html>\n"
+    )
+    async with ScriptedServer([Reply.error(404, body=page)]) as server:
+        agent = Agent(base_url=server.base_url, model="voxtral-test")
+        async with agent:
+            with pytest.raises(ProtocolError) as raised:
+                await agent.ask(text="hi")
+    error = raised.value
+    assert "\n" not in error.message and "<html" not in error.message
+    assert "an HTML page titled 'Error response'" in error.message
+    assert error.hint is not None and "/v1" in error.hint
+    assert error.server_message == page.strip()  # the whole page stays on the error
+
+
+async def test_a_multi_line_server_message_is_one_line_in_the_error() -> None:
+    async with ScriptedServer([Reply.error(500, body="worker died\n  at line 3\n  at line 9")]) as s:
+        async with Agent(base_url=s.base_url) as agent:
+            with pytest.raises(ModelError) as raised:
+                await agent.ask(text="hi")
+    assert raised.value.message.endswith("worker died at line 3 at line 9")

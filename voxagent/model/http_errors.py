@@ -69,6 +69,25 @@ def server_message(body: bytes) -> str | None:
     return (found if found is not None else text)[:_MAX_MESSAGE]
 
 
+_HTML = re.compile(r"\s*(<!doctype\s+html|<html\b|<head\b|<body\b)", re.IGNORECASE)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_ONE_LINE_MAX = 300
+
+
+def one_line(text: str) -> str:
+    """The server's text as one short line for a message (the full text stays on the error).
+
+    An HTML page becomes "an HTML page titled '...'"; other text has its whitespace collapsed
+    and is cut at 300 characters.
+    """
+    if _HTML.match(text):
+        title = _TITLE.search(text)
+        name = " ".join(title.group(1).split())[:80] if title else ""
+        return f"an HTML page titled {name!r}" if name else "an HTML page"
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _ONE_LINE_MAX else flat[: _ONE_LINE_MAX - 1] + "…"
+
+
 def _message_in(data: Any) -> str | None:
     if isinstance(data, str):
         return data
@@ -108,8 +127,17 @@ def error_from_response(
     """
     said = server_message(body)
     what = f"{url} answered HTTP {status}"
-    message = f"{what}: {said}" if said else what
+    shown = one_line(said) if said else None
+    message = f"{what}: {shown}" if shown else what
     kwargs: dict[str, Any] = {"status_code": status, "server_message": said}
+    if said is not None and _HTML.match(said) and status in (404, 405):
+        # A web server's page, not an API's error: the URL points at the wrong place.
+        return ProtocolError(
+            message,
+            hint="this is not an OpenAI-compatible API: check --base-url / base_url (vLLM's "
+            "and Mistral's end in /v1, e.g. http://127.0.0.1:8000/v1)",
+            **kwargs,
+        )
     if status in (400, 422):
         said_text = said or ""
         if _AUDIO_LIMIT.search(said_text):
