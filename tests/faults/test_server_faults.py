@@ -311,7 +311,8 @@ async def test_a_web_page_instead_of_the_api_is_one_line_naming_it_with_a_v1_hin
 
 
 async def test_a_multi_line_server_message_is_one_line_in_the_error() -> None:
-    async with ScriptedServer([Reply.error(500, body="worker died\n  at line 3\n  at line 9")]) as s:
+    trace = "worker died\n  at line 3\n  at line 9"
+    async with ScriptedServer([Reply.error(500, body=trace)]) as s:
         async with Agent(base_url=s.base_url) as agent:
             with pytest.raises(ModelError) as raised:
                 await agent.ask(text="hi")
