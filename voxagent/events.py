@@ -133,6 +133,8 @@ class ToolCallFinished:
         result: The text sent back to the model.
         is_error: True when the result reports a failure.
         duration: Seconds the tool ran.
+        error_kind: Why it failed, when it did ("denied", "invalid_arguments", "timeout",
+            "truncated", "cancelled", ...; see `voxagent.tools.result.ERROR_KINDS`).
     """
 
     call_id: str
@@ -140,6 +142,7 @@ class ToolCallFinished:
     result: str
     is_error: bool
     duration: float
+    error_kind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +164,7 @@ class ToolStillRunning:
 
 @dataclass(frozen=True, slots=True)
 class ConfirmationRequested:
-    """A `confirm=True` tool waits for the user's approval.
+    """A `confirm=True` tool waits for the user's approval (by voice, a callback or a policy).
 
     Attributes:
         call_id: The pending call's id.

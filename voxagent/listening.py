@@ -31,7 +31,6 @@ from voxagent.errors import VoxagentError
 from voxagent.events import (
     AssistantTextDelta,
     AudioOverflow,
-    ConfirmationRequested,
     ErrorEvent,
     Event,
     SpeechEnded,
@@ -358,14 +357,7 @@ class ListenSession:
             return await self._ask_by_voice(request)
 
     async def _ask_by_voice(self, request: ApprovalRequest) -> bool:
-        await self.emit(
-            ConfirmationRequested(
-                call_id=request.call_id,
-                name=request.tool_name,
-                arguments=request.arguments,
-                question=request.question,
-            )
-        )
+        # The turn loop has announced the question (ConfirmationRequested); ask it aloud.
         send, receive = anyio.create_memory_object_stream["Utterance"](max_buffer_size=1)
         self.reply_slot = send
         self._notify()

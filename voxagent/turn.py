@@ -30,6 +30,7 @@ from voxagent.errors import ConversationError
 from voxagent.events import (
     AssistantMessage,
     AssistantTextDelta,
+    ConfirmationRequested,
     ErrorEvent,
     Event,
     ToolCallFinished,
@@ -470,6 +471,7 @@ def _record(env: TurnEnv, outcome: _Round, stats: _Stats, error: Exception | Non
                 result=result.content,
                 is_error=result.is_error,
                 duration=result.duration_s,
+                error_kind=result.error_kind,
             )
         )
     return events
@@ -551,6 +553,16 @@ async def _run_call(
             tool_name=tool.name,
             arguments=shown,
             question=format_question(tool.name, shown),
+        )
+        # Every approval is announced, whoever gives it (voice, a callback, a policy), so an
+        # event stream tells the whole story of a call that does not run.
+        await emit(
+            ConfirmationRequested(
+                call_id=request.call_id,
+                name=request.tool_name,
+                arguments=request.arguments,
+                question=request.question,
+            )
         )
         try:
             approved = await env.approval(request)

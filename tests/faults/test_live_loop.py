@@ -848,3 +848,24 @@ def dataclasses_replace_timeout(made: Any) -> Any:
     import dataclasses
 
     return dataclasses.replace(made, timeout=None)
+
+
+@pytest.mark.parametrize("approval", ["never", "always"])
+async def test_every_approval_is_announced_and_the_outcome_says_why(approval: str) -> None:
+    from voxagent.events import event_to_dict
+
+    events: list[Event] = []
+    script = [Reply.tool_call("unlock", {"door": "back"}), Reply.text("ok")]
+    async with ScriptedServer(script) as server:
+        async with Agent(base_url=server.base_url, tools=[unlock], approval=approval) as agent:  # type: ignore[arg-type]
+            await agent.ask(text="open the back door", on_event=events.append)
+    kinds = [event_to_dict(e)["type"] for e in events]
+    asked = kinds.index("confirmation_requested")
+    [finished] = of(events, ToolCallFinished)
+    if approval == "never":
+        assert "tool_call_started" not in kinds
+        assert finished.error_kind == "denied" and finished.is_error
+    else:
+        assert asked < kinds.index("tool_call_started") < kinds.index("tool_call_finished")
+        assert finished.error_kind is None and finished.result == "back unlocked for 5 min"
+    assert event_to_dict(finished)["error_kind"] == finished.error_kind  # in the jsonl stream
