@@ -24,7 +24,14 @@ import contextvars
 import itertools
 import logging
 import os
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+)
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar
@@ -202,7 +209,7 @@ class Agent(Generic[DepsT]):
         self._stack: contextlib.AsyncExitStack | None = None
         self._background: anyio.abc.TaskGroup | None = None
         self._turn_lock = anyio.Lock()
-        self._turn_ids = itertools.count(1)
+        self._turn_ids: Iterator[int] | None = None  # counted on from the conversation
         self._transcribing: set[str] = set()  # uids of user turns being transcribed
         self._untranscribable: set[str] = set()  # uids the server refused to transcribe
 
@@ -378,7 +385,16 @@ class Agent(Generic[DepsT]):
                 )
 
         user = TurnInput(text=text, clip=clip, tool_choice=tool_choice, timings=timings)
-        return await self._run_turn(user, emit, turn_id=next(self._turn_ids), voice=None)
+        return await self._run_turn(user, emit, turn_id=self._next_turn_id(), voice=None)
+
+    def _next_turn_id(self) -> int:
+        """Turn ids go on from the conversation's own turns (a loaded one does not restart)."""
+        if self._turn_ids is None:
+            from voxagent.conversation import UserTurn
+
+            done = sum(1 for turn in self.conversation.turns if isinstance(turn, UserTurn))
+            self._turn_ids = itertools.count(done + 1)
+        return next(self._turn_ids)
 
     async def _run_turn(
         self,
@@ -579,7 +595,7 @@ class _AgentHost:
         self._agent = agent
 
     def new_turn_id(self) -> int:
-        return next(self._agent._turn_ids)
+        return self._agent._next_turn_id()
 
     async def run_turn(
         self,

@@ -869,3 +869,16 @@ async def test_every_approval_is_announced_and_the_outcome_says_why(approval: st
         assert asked < kinds.index("tool_call_started") < kinds.index("tool_call_finished")
         assert finished.error_kind is None and finished.result == "back unlocked for 5 min"
     assert event_to_dict(finished)["error_kind"] == finished.error_kind  # in the jsonl stream
+
+
+async def test_turn_ids_go_on_from_a_loaded_conversation(tmp_path: Any) -> None:
+    from voxagent.conversation import Conversation
+
+    path = tmp_path / "chat.json"
+    async with ScriptedServer([Reply.text("one"), Reply.text("two"), Reply.text("three")]) as s:
+        async with Agent(base_url=s.base_url) as agent:
+            assert (await agent.ask(text="a")).turn_id == 1
+            assert (await agent.ask(text="b")).turn_id == 2
+            agent.conversation.save(path)
+        async with Agent(base_url=s.base_url, conversation=Conversation.load(path)) as again:
+            assert (await again.ask(text="c")).turn_id == 3
