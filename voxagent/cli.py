@@ -207,8 +207,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("devices", help="list audio input devices")
 
-    doctor = sub.add_parser("doctor", help="check the server, the model, tools and audio")
+    doctor = sub.add_parser(
+        "doctor",
+        help="check the server, the model, tools and audio (exit 0: every required check passed)",
+    )
     server_options(doctor)
+    doctor.add_argument(
+        "--mic", action="store_true", help="require a microphone (else a missing one is a warning)"
+    )
     return parser
 
 
@@ -567,7 +573,8 @@ def cmd_devices() -> int:
 async def cmd_doctor(args: argparse.Namespace) -> int:
     from voxagent.doctor import run_checks
 
-    ok = await run_checks(args.base_url or os.environ.get("VOXAGENT_BASE_URL"), args.model)
+    base_url = args.base_url or os.environ.get("VOXAGENT_BASE_URL")
+    ok = await run_checks(base_url, args.model, mic=args.mic)
     return EXIT_OK if ok else EXIT_FAILURE
 
 

@@ -32,10 +32,11 @@ class Check:
     ok: bool
     detail: str
     hint: str | None = None
+    required: bool = True  # a failed check that is not required is a warning
 
 
 def _print(check: Check) -> None:
-    mark = "ok  " if check.ok else "FAIL"
+    mark = "ok  " if check.ok else "FAIL" if check.required else "warn"
     print(f"[{mark}] {check.name}: {check.detail}", flush=True)
     if check.hint and not check.ok:
         print(f"       hint: {check.hint}", flush=True)
@@ -98,8 +99,8 @@ async def server_checks(base_url: str | None, model: str | None) -> list[Check]:
     return checks
 
 
-def audio_checks() -> list[Check]:
-    """Check the audio libraries and the microphone."""
+def audio_checks(*, mic: bool = False) -> list[Check]:
+    """Check the audio libraries and the microphone (required only with `mic`)."""
     checks: list[Check] = []
     for module, why in (("soundfile", "audio files"), ("soxr", "resampling")):
         found = importlib.util.find_spec(module) is not None
@@ -120,20 +121,29 @@ def audio_checks() -> list[Check]:
                 "microphone",
                 bool(devices),
                 f"{len(devices)} input device(s)" if devices else "no input device",
-                "plug in a microphone, or check PulseAudio/ALSA (`voxagent devices`)",
+                "plug in a microphone, or check PulseAudio/ALSA (`voxagent devices`); files "
+                "and --text work without one",
+                required=mic,
             )
         )
     except VoxagentError as exc:
-        checks.append(Check("microphone", False, exc.message, exc.hint))
+        checks.append(Check("microphone", False, exc.message, exc.hint, required=mic))
     return checks
 
 
-async def run_checks(base_url: str | None, model: str | None) -> bool:
-    """Run every check, print one line each, and return True when all passed."""
+async def run_checks(base_url: str | None, model: str | None, *, mic: bool = False) -> bool:
+    """Run every check, print one line each, and return True when every required one passed.
+
+    The microphone is required only with `mic` (a machine that runs files needs none); without
+    it, a missing microphone is a warning.
+    """
     checks = await server_checks(base_url, model)
-    checks += audio_checks()
+    checks += audio_checks(mic=mic)
     for check in checks:
         _print(check)
-    failed = [c for c in checks if not c.ok]
-    print(f"{len(checks) - len(failed)} passed, {len(failed)} failed", file=sys.stderr)
+    failed = [c for c in checks if not c.ok and c.required]
+    warned = [c for c in checks if not c.ok and not c.required]
+    passed = len(checks) - len(failed) - len(warned)
+    summary = f"{passed} passed, {len(failed)} failed"
+    print(summary + (f", {len(warned)} warning(s)" if warned else ""), file=sys.stderr)
     return not failed

@@ -351,3 +351,22 @@ def test_run_without_any_server_says_what_to_pass_in_command_line_terms(
     err = capsys.readouterr().err
     assert "--base-url http://HOST:PORT/v1" in err and "--model MODEL" in err
     assert "model=..." not in err and "base_url=" not in err  # no Python syntax for a CLI user
+
+
+@pytest.mark.parametrize(("flags", "code", "mark"), [((), 0, "warn"), (("--mic",), 1, "FAIL")])
+def test_doctor_without_a_microphone_warns_unless_mic_is_asked_for(
+    server: ScriptedServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    flags: tuple[str, ...],
+    code: int,
+    mark: str,
+) -> None:
+    import voxagent.audio
+
+    monkeypatch.setattr(voxagent.audio, "list_input_devices", lambda: [])
+    server.add(Reply.tool_call("probe", {"ok": True}))
+    assert run("doctor", "--base-url", server.base_url, *flags) == code
+    out = capsys.readouterr().out
+    assert f"[{mark}] microphone: no input device" in out
+    assert "[ok  ] server" in out
