@@ -2,7 +2,7 @@
 
 `voxagent run examples/smart_home.py --audio ... --tool-choice set_light --events jsonl` must do a
 whole tool round and print only JSON lines; `transcribe` prints text; `doctor` reports the server,
-the model and tool calling as working (this machine may have no microphone: that line may fail).
+the model and tool calling as working (this machine may have no microphone: that line only warns).
 """
 
 from __future__ import annotations
@@ -116,10 +116,11 @@ def test_doctor_reports_server_and_tool_calling(vllm_chat_server: Any) -> None:
     assert by_check["model"].startswith("[ok  ]"), done.stdout
     assert "max_model_len=4096" in by_check["model"]
     assert by_check["tool calling"].startswith("[ok  ]"), done.stdout
-    # Only the machine's audio may fail here (CI has no sound card); exit code says so.
+    # A machine without a sound card (CI) only gets a warning: the run itself needs no microphone.
     failing = {name for name, line in by_check.items() if line.startswith("[FAIL]")}
-    assert failing <= {"microphone"}, done.stdout
-    assert done.returncode == (1 if failing else 0), done.stderr
+    assert failing == set(), done.stdout
+    assert by_check["microphone"].startswith(("[ok  ]", "[warn]")), done.stdout
+    assert done.returncode == 0, done.stderr
 
 
 def test_run_continues_a_saved_conversation(vllm_chat_server: Any, tmp_path: Path) -> None:
