@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
@@ -16,6 +16,7 @@ import pytest
 import soundfile as sf
 
 from voxagent.model.retry import RetryPolicy
+from voxagent.testing.http11 import Connection, IncomingRequest
 
 if TYPE_CHECKING:
     from voxagent import Agent
@@ -132,3 +133,33 @@ async def hosted(server: ScriptedServer) -> AsyncIterator[HostedServer]:
             yield host
         finally:
             host._send.close()
+
+
+@asynccontextmanager
+async def loopback_server(
+    models: bytes, chat: Callable[[Connection, IncomingRequest], Awaitable[None]]
+) -> AsyncIterator[int]:
+    """A raw loopback HTTP server for answers no `ScriptedServer` would send; yields its port.
+
+    `GET /models` gets `models` (a JSON body); every other request goes to `chat`.
+    """
+
+    async def handle(stream: anyio.abc.SocketStream) -> None:
+        connection = Connection(stream)
+        async with stream:
+            while (request := await connection.next_request()) is not None:
+                if request.path.endswith("/models"):
+                    await connection.respond(200, models, "application/json")
+                else:
+                    await chat(connection, request)
+                if not connection.reusable:
+                    return
+
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    async with listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, handle)
+        try:
+            yield port
+        finally:
+            tg.cancel_scope.cancel()

@@ -27,6 +27,8 @@ from voxagent.model.sse import StreamAssembler
 from voxagent.model.types import StreamItem
 from voxagent.testing.http11 import Connection, IncomingRequest
 
+from .conftest import loopback_server
+
 pytestmark = pytest.mark.anyio
 USER = [{"role": "user", "content": "hi"}]
 MODELS = json.dumps({"object": "list", "data": [{"id": "m", "max_model_len": 4096}]}).encode()
@@ -37,26 +39,8 @@ Chat = Callable[[Connection, IncomingRequest], Awaitable[None]]
 @asynccontextmanager
 async def raw_server(chat: Chat) -> AsyncIterator[str]:
     """A loopback HTTP server listing model "m" and answering chat requests with `chat`."""
-
-    async def handle(stream: anyio.abc.SocketStream) -> None:
-        connection = Connection(stream)
-        async with stream:
-            while (request := await connection.next_request()) is not None:
-                if request.path.endswith("/models"):
-                    await connection.respond(200, MODELS, "application/json")
-                else:
-                    await chat(connection, request)
-                if not connection.reusable:
-                    return
-
-    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
-    port = listener.extra(anyio.abc.SocketAttribute.local_port)
-    async with listener, anyio.create_task_group() as tg:
-        tg.start_soon(listener.serve, handle)
-        try:
-            yield f"http://127.0.0.1:{port}/v1"
-        finally:
-            tg.cancel_scope.cancel()
+    async with loopback_server(MODELS, chat) as port:
+        yield f"http://127.0.0.1:{port}/v1"
 
 
 def whole(body: Any) -> Chat:

@@ -35,6 +35,8 @@ from voxagent.model.realtime import RealtimeTranscriber
 from voxagent.testing.http11 import Connection, IncomingRequest
 from voxagent.testing.realtime_server import RealtimeTestServer
 
+from .conftest import loopback_server
+
 pytestmark = pytest.mark.anyio
 KEY = "sk-live-0123456789abcdefSECRET"
 PASSWORD = "hunter2-pass%40word"  # percent-encoded "@": the decoded form must go too
@@ -50,26 +52,12 @@ async def echoing_server(answer: Echo) -> AsyncIterator[tuple[int, list[Incoming
     """A loopback server that answers chat requests with `answer(connection, authorization)`."""
     requests: list[IncomingRequest] = []
 
-    async def handle(stream: anyio.abc.SocketStream) -> None:
-        connection = Connection(stream)
-        async with stream:
-            while (request := await connection.next_request()) is not None:
-                requests.append(request)
-                if request.path.endswith("/models"):
-                    await connection.respond(200, MODELS, "application/json")
-                else:
-                    await answer(connection, request.headers.get("authorization", ""))
-                if not connection.reusable:
-                    return
+    async def chat(connection: Connection, request: IncomingRequest) -> None:
+        requests.append(request)
+        await answer(connection, request.headers.get("authorization", ""))
 
-    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
-    port = listener.extra(anyio.abc.SocketAttribute.local_port)
-    async with listener, anyio.create_task_group() as tg:
-        tg.start_soon(listener.serve, handle)
-        try:
-            yield port, requests
-        finally:
-            tg.cancel_scope.cancel()
+    async with loopback_server(MODELS, chat) as port:
+        yield port, requests
 
 
 def sse(*lines: bytes) -> bytes:
