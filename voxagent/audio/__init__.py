@@ -40,6 +40,8 @@ _EXPORTS: dict[str, str] = {
     "EndpointerSettings": "voxagent.audio.endpointing",
     "Utterance": "voxagent.audio.endpointing",
     "VoiceEnd": "voxagent.audio.endpointing",
+    "VoicePause": "voxagent.audio.endpointing",
+    "VoiceResume": "voxagent.audio.endpointing",
     "VoiceStart": "voxagent.audio.endpointing",
     "SCORERS": "voxagent.audio.vad",
     "Scorer": "voxagent.audio.vad",
@@ -77,6 +79,8 @@ __all__ = [
     "StreamResampler",
     "Utterance",
     "VoiceEnd",
+    "VoicePause",
+    "VoiceResume",
     "VoiceStart",
     "check_clip",
     "encode_wav",
@@ -101,6 +105,8 @@ if TYPE_CHECKING:
         EndpointerSettings,
         Utterance,
         VoiceEnd,
+        VoicePause,
+        VoiceResume,
         VoiceStart,
     )
     from voxagent.audio.ingest import (

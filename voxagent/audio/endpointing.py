@@ -2,7 +2,14 @@
 
 `Endpointer.feed(frame)` returns `VoiceStart` when speech has lasted `min_speech_s`, `VoiceEnd`
 (carrying the `Utterance`) after `end_silence_s` of silence or at `max_utterance_s`, else None.
-All time comes from the frames' stream time (sample counts), so tests need no clock.
+Between the two it may return `VoicePause` (a candidate end: speech paused and the turn looks
+complete, so a reply may be prepared speculatively) and, when speech comes back before the end is
+decided, `VoiceResume`. All time comes from the frames' stream time (sample counts), so tests need
+no clock.
+
+The pause contract (what speculation relies on): after a `VoicePause`, the next result about this
+utterance is either `VoiceResume` or a `VoiceEnd` whose utterance has the same `end` and the same
+samples as the pause's, so a request prepared from the pause is the request the end would send.
 """
 
 from __future__ import annotations
@@ -20,7 +27,15 @@ from voxagent.audio.sources import Frame
 from voxagent.audio.vad import Scorer, make_scorer
 from voxagent.errors import ConfigurationError
 
-__all__ = ["Endpointer", "EndpointerSettings", "Utterance", "VoiceEnd", "VoiceStart"]
+__all__ = [
+    "Endpointer",
+    "EndpointerSettings",
+    "Utterance",
+    "VoiceEnd",
+    "VoicePause",
+    "VoiceResume",
+    "VoiceStart",
+]
 
 _EPS = 1e-9
 
@@ -40,6 +55,9 @@ class EndpointerSettings:
         max_utterance_s: Longer speech is split at the quietest frame of the last `split_search_s`.
         split_search_s: How far back a split may look for a quiet point.
         min_loudness_dbfs: Frames quieter than this (RMS) never count as speech; None: no limit.
+        pause_s: Silence after which a candidate end (`VoicePause`) is reported, before
+            `end_silence_s` decides; None (or not below `end_silence_s`): never. At least
+            `post_roll_s`.
     """
 
     start_threshold: float = 0.5
@@ -51,6 +69,7 @@ class EndpointerSettings:
     max_utterance_s: float = 30.0
     split_search_s: float = 1.0
     min_loudness_dbfs: float | None = None
+    pause_s: float | None = 0.2
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.end_threshold <= self.start_threshold <= 1.0:
@@ -62,6 +81,12 @@ class EndpointerSettings:
             raise ConfigurationError(
                 "max_utterance_s must exceed split_search_s and end_silence_s must be positive",
                 hint="for example max_utterance_s=30, split_search_s=1, end_silence_s=0.5",
+            )
+        if self.pause_s is not None and self.pause_s < self.post_roll_s:
+            raise ConfigurationError(
+                "pause_s must be at least post_roll_s (a candidate end carries the post-roll)",
+                hint=f"got pause_s={self.pause_s}, post_roll_s={self.post_roll_s}; "
+                "None turns candidate ends off",
             )
 
 
@@ -112,6 +137,30 @@ class VoiceStart:
 
 
 @dataclass(frozen=True, slots=True)
+class VoicePause:
+    """Speech paused and the turn looks complete: a candidate end, not yet decided.
+
+    Attributes:
+        utterance: The audio so far: exactly what `VoiceEnd` carries if the user stays silent.
+        probability: A turn detector's P(turn complete); None when no detector was asked.
+    """
+
+    utterance: Utterance
+    probability: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceResume:
+    """Speech came back after a `VoicePause`, before the end was decided: the utterance goes on.
+
+    Attributes:
+        at: Stream time where speech resumed, in seconds.
+    """
+
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class VoiceEnd:
     """An utterance is complete.
 
@@ -148,13 +197,16 @@ class Endpointer:
     _speech_start: float = field(default=0.0, init=False)
     _last_voiced_end: float = field(default=0.0, init=False)
     _run_start: float | None = field(default=None, init=False)
+    _paused: bool = field(default=False, init=False)
 
     @property
     def speaking(self) -> bool:
         """True between a `VoiceStart` and its `VoiceEnd`."""
         return self._speaking
 
-    def feed(self, frame: Frame, score: float | None = None) -> VoiceStart | VoiceEnd | None:
+    def feed(
+        self, frame: Frame, score: float | None = None
+    ) -> VoiceStart | VoicePause | VoiceResume | VoiceEnd | None:
         """Advance by one frame.
 
         Args:
@@ -168,13 +220,20 @@ class Endpointer:
         if not self._speaking:
             return self._feed_idle(scored, loud and score >= self.settings.start_threshold)
         self._frames.append(scored)
+        result: VoicePause | VoiceResume | None = None
         if loud and score >= self.settings.end_threshold:
             self._last_voiced_end = frame.end
+            if self._paused:
+                self._paused = False
+                result = VoiceResume(frame.start)
         elif frame.end - self._last_voiced_end >= self.settings.end_silence_s - _EPS:
             return self._finish(frame.end, "silence")
+        elif self._pause_due(frame.end):
+            self._paused = True
+            return self._pause(frame.end)
         if frame.end - self._frames[0].frame.start >= self.settings.max_utterance_s - _EPS:
             return self._split(frame.end)
-        return None
+        return result
 
     def flush(self) -> VoiceEnd | None:
         """End of stream: return the utterance in progress, if any, and reset."""
@@ -191,6 +250,21 @@ class Endpointer:
         self._frames = []
         self._speaking = False
         self._run_start = None
+        self._paused = False
+
+    def _pause_due(self, now: float) -> bool:
+        pause = self.settings.pause_s
+        return (
+            pause is not None
+            and pause < self.settings.end_silence_s
+            and not self._paused
+            and now - self._last_voiced_end >= pause - _EPS
+        )
+
+    def _pause(self, now: float) -> VoicePause:
+        end = self._last_voiced_end
+        cut = end + self.settings.post_roll_s
+        return VoicePause(self._utterance(self._frames, self._speech_start, end, cut, now))
 
     def _feed_idle(self, scored: _Scored, voiced: bool) -> VoiceStart | None:
         frame = self._append_history(scored)
@@ -223,6 +297,7 @@ class Endpointer:
         utterance = self._utterance(self._frames, self._speech_start, end, cut, now)
         leftover = [s for s in self._frames if s.frame.start >= cut - _EPS]
         self._speaking = False
+        self._paused = False
         self._frames = []
         for scored in leftover:  # trailing silence may become the next utterance's pre-roll
             self._append_history(scored)
@@ -238,6 +313,7 @@ class Endpointer:
         utterance = self._utterance(self._frames[:split], self._speech_start, split_at, None, now)
         self._frames = self._frames[split:]
         self._speech_start = split_at
+        self._paused = False
         return VoiceEnd(utterance, "max_length")
 
     @staticmethod

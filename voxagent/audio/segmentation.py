@@ -9,7 +9,14 @@ import anyio
 import numpy as np
 
 from voxagent.audio.convert import SAMPLE_RATE
-from voxagent.audio.endpointing import Endpointer, EndpointerSettings, Utterance, VoiceEnd
+from voxagent.audio.endpointing import (
+    Endpointer,
+    EndpointerSettings,
+    Utterance,
+    VoiceEnd,
+    VoicePause,
+    VoiceResume,
+)
 from voxagent.audio.sources import AudioSource, Frame
 from voxagent.audio.vad import Scorer, make_scorer
 from voxagent.events import AudioOverflow, SpeechStarted
@@ -19,7 +26,7 @@ __all__ = ["DEFAULT_VAD", "PushToTalk", "SegmentEvent", "segment", "utterances"]
 DEFAULT_VAD = "energy"
 """The scorer used when none is given; chosen by tools/bench_endpointing.py (see docs/audio.md)."""
 
-SegmentEvent = SpeechStarted | Utterance | AudioOverflow
+SegmentEvent = SpeechStarted | Utterance | AudioOverflow | VoicePause | VoiceResume
 
 
 class PushToTalk:
@@ -57,7 +64,9 @@ async def segment(
 
     Yields `SpeechStarted` when speech begins (also while the agent is busy, for barge-in),
     `Utterance` when it ends, and `AudioOverflow` when the source dropped frames. A source that
-    ends mid-utterance yields that utterance.
+    ends mid-utterance yields that utterance. With the VAD, a candidate end comes first as
+    `VoicePause` (and `VoiceResume` when speech comes back before the end is decided); see
+    `voxagent.audio.endpointing` for the pause contract.
 
     Args:
         source: Any `AudioSource` (Microphone, AudioFile, ArraySource, PCMSource...).
@@ -98,14 +107,16 @@ async def utterances(
 
 async def _vad(
     source: AudioSource, endpointer: Endpointer, busy: Callable[[], bool] | None
-) -> AsyncIterator[SpeechStarted | Utterance | Frame]:
+) -> AsyncIterator[SpeechStarted | Utterance | Frame | VoicePause | VoiceResume]:
     async for frame in source:
         if frame.dropped:
             yield frame  # reported as AudioOverflow by segment()
         result = endpointer.feed(frame)
         if result is None:
             continue
-        if isinstance(result, VoiceEnd):
+        if isinstance(result, VoicePause | VoiceResume):
+            yield result
+        elif isinstance(result, VoiceEnd):
             yield result.utterance
             if result.reason == "max_length":
                 yield SpeechStarted(result.utterance.end, bool(busy and busy()))
@@ -118,7 +129,7 @@ async def _vad(
 
 async def _push_to_talk(
     source: AudioSource, button: anyio.Event | PushToTalk, busy: Callable[[], bool] | None
-) -> AsyncIterator[SpeechStarted | Utterance | Frame]:
+) -> AsyncIterator[SpeechStarted | Utterance | Frame | VoicePause | VoiceResume]:
     one_shot = isinstance(button, anyio.Event)
     frames: list[Frame] = []
     async for frame in source:

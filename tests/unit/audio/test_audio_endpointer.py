@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voxagent.audio import Endpointer, EndpointerSettings, Frame, VoiceEnd, VoiceStart
+from voxagent.audio import (
+    Endpointer,
+    EndpointerSettings,
+    Frame,
+    VoiceEnd,
+    VoicePause,
+    VoiceResume,
+    VoiceStart,
+)
 from voxagent.errors import ConfigurationError
 
 BLOCK = 320  # 20 ms
@@ -22,7 +30,14 @@ def frames(scores: list[float], level: float = 0.1) -> list[tuple[Frame, float]]
 
 
 def run(endpointer: Endpointer, scores: list[float]) -> list[tuple[int, VoiceStart | VoiceEnd]]:
-    results = []
+    """Starts and ends only (candidate ends are tested on their own with `run_all`)."""
+    return [(i, r) for i, r in run_all(endpointer, scores) if isinstance(r, VoiceStart | VoiceEnd)]
+
+
+def run_all(
+    endpointer: Endpointer, scores: list[float]
+) -> list[tuple[int, VoiceStart | VoicePause | VoiceResume | VoiceEnd]]:
+    results: list[tuple[int, VoiceStart | VoicePause | VoiceResume | VoiceEnd]] = []
     for i, (frame, score) in enumerate(frames(scores)):
         result = endpointer.feed(frame, score)
         if result is not None:
@@ -134,3 +149,39 @@ def test_utterance_to_clip_is_wav() -> None:
 def test_invalid_settings(kwargs: dict[str, float]) -> None:
     with pytest.raises(ConfigurationError):
         EndpointerSettings(**kwargs)
+
+
+def test_candidate_end_carries_exactly_what_the_end_will() -> None:
+    settings = EndpointerSettings(end_silence_s=0.5, pause_s=0.2, post_roll_s=0.1)
+    results = run_all(Endpointer(settings), [0.0] * 20 + [0.9] * 50 + [0.0] * 40)
+    kinds = [type(r) for _, r in results]
+    assert kinds == [VoiceStart, VoicePause, VoiceEnd]
+    (i_pause, pause), (i_end, end) = results[1], results[2]
+    assert isinstance(pause, VoicePause) and isinstance(end, VoiceEnd)
+    assert i_pause == 70 + 10 - 1  # 0.2 s of silence after the last voiced frame
+    assert i_end == 70 + 25 - 1
+    assert pause.utterance.end == end.utterance.end
+    np.testing.assert_array_equal(pause.utterance.samples, end.utterance.samples)
+    assert pause.probability is None
+
+
+def test_speech_after_a_candidate_end_resumes_the_same_utterance() -> None:
+    settings = EndpointerSettings(end_silence_s=0.5, pause_s=0.2)
+    scores = [0.9] * 20 + [0.0] * 15 + [0.9] * 20 + [0.0] * 40
+    results = run_all(Endpointer(settings), scores)
+    kinds = [type(r) for _, r in results]
+    assert kinds == [VoiceStart, VoicePause, VoiceResume, VoicePause, VoiceEnd]
+    resume = results[2][1]
+    assert isinstance(resume, VoiceResume) and resume.at == pytest.approx(35 * BLOCK / 16000)
+    end = results[-1][1]
+    assert isinstance(end, VoiceEnd)
+    assert end.utterance.end == pytest.approx(55 * BLOCK / 16000)  # one utterance, both parts
+
+
+def test_candidate_ends_can_be_turned_off() -> None:
+    for pause in (None, 0.5, 0.8):  # None, or not below the end silence
+        settings = EndpointerSettings(end_silence_s=0.5, pause_s=pause)
+        kinds = [type(r) for _, r in run_all(Endpointer(settings), [0.9] * 20 + [0.0] * 40)]
+        assert kinds == [VoiceStart, VoiceEnd]
+    with pytest.raises(ConfigurationError, match="pause_s"):
+        EndpointerSettings(pause_s=0.05, post_roll_s=0.1)

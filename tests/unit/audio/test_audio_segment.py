@@ -41,8 +41,15 @@ async def test_two_bursts_give_two_starts_and_two_utterances() -> None:
     audio = bursts([(0.5, 1.5), (2.5, 3.2)], 4.5)
     events = [e async for e in segment(ArraySource(audio, RATE))]
     kinds = [type(e).__name__ for e in events]
-    assert kinds == ["SpeechStarted", "Utterance", "SpeechStarted", "Utterance"]
-    first, second = events[1], events[3]
+    assert kinds == [
+        "SpeechStarted",
+        "VoicePause",
+        "Utterance",
+        "SpeechStarted",
+        "VoicePause",
+        "Utterance",
+    ]
+    first, second = events[2], events[5]
     assert isinstance(first, Utterance) and isinstance(second, Utterance)
     assert (first.start, first.end) == pytest.approx((0.5, 1.5), abs=0.03)
     assert (second.start, second.end) == pytest.approx((2.5, 3.2), abs=0.03)
@@ -127,7 +134,7 @@ async def test_push_to_talk_event_ends_one_utterance() -> None:
 
 async def test_max_length_split_reports_a_new_start() -> None:
     audio = bursts([(0.2, 3.0)], 3.8)
-    settings = EndpointerSettings(max_utterance_s=2.0, split_search_s=0.5)
+    settings = EndpointerSettings(max_utterance_s=2.0, split_search_s=0.5, pause_s=None)
     events = [e async for e in segment(ArraySource(audio, RATE), settings=settings)]
     kinds = [type(e).__name__ for e in events]
     assert kinds == ["SpeechStarted", "Utterance", "SpeechStarted", "Utterance"]
