@@ -31,6 +31,7 @@ from collections.abc import (
     Callable,
     Iterable,
     Iterator,
+    Mapping,
 )
 from pathlib import Path
 from types import TracebackType
@@ -40,7 +41,7 @@ import anyio
 
 from voxagent.approval import Approval, ApprovalPolicy, ApprovalRequest, resolve_policy
 from voxagent.errors import ConfigurationError, ModelError, SpeakerError, VoxagentError
-from voxagent.events import Event
+from voxagent.events import AssistantMessage, AssistantTextDelta, Event
 from voxagent.listening import (
     ListenOptions,
     ListenSession,
@@ -49,14 +50,24 @@ from voxagent.listening import (
     is_live,
 )
 from voxagent.results import TurnResult
-from voxagent.tools import Tool, ToolRegistry
+from voxagent.speculation import ReadOnlyResults, Speculation
+from voxagent.speech_out import SpeechOut
+from voxagent.tools import RunContext, Tool, ToolRegistry, ToolResult
 from voxagent.tools import tool as make_tool
 from voxagent.tools.invoke import tool_host
-from voxagent.turn import ModelSettings, TurnEnv, TurnInput, run_turn, unwrap_group
+from voxagent.turn import (
+    ModelSettings,
+    TurnEnv,
+    TurnInput,
+    request_options,
+    run_turn,
+    unwrap_group,
+)
 
 if TYPE_CHECKING:
     import httpx
     import numpy as np
+    from anyio.abc import TaskGroup
 
     from voxagent.audio import AudioSource, EndpointerSettings
     from voxagent.audio.clip import AudioClip
@@ -72,6 +83,10 @@ logger = logging.getLogger("voxagent.agent")
 # calls `ask()` on its own agent would wait for the turn lock its own turn holds.
 _running_turn: contextvars.ContextVar[object | None] = contextvars.ContextVar(
     "voxagent_running_turn", default=None
+)
+# The speech of the turn the current task runs: a spoken question joins its queue.
+_current_speech: contextvars.ContextVar[SpeechOut | None] = contextvars.ContextVar(
+    "voxagent_current_speech", default=None
 )
 
 DepsT = TypeVar("DepsT")
@@ -129,6 +144,10 @@ class Agent(Generic[DepsT]):
         request_timeout: Seconds one model request may take in all (connecting, retries and
             reading the whole answer, streamed or not); past it the turn fails with a
             `ModelTimeoutError`. None: 300 s, with 10 s to connect and 120 s between reads.
+        speculate: In `listen`, send the turn's request at a pause that looks like the end of
+            the turn, before the end is decided (`SpeechPaused`); the answer is held until it is
+            confirmed and thrown away when the user speaks on (`SpeculationDiscarded`). Only
+            `read_only` tools run early. False waits for the decided end.
         clock: Monotonic clock in seconds (injected in tests).
     """
 
@@ -162,6 +181,7 @@ class Agent(Generic[DepsT]):
         slow_tool_after: float | None = 2.0,
         slow_tool_notice: str = "One moment, I'm still working on it.",
         request_timeout: float | None = None,
+        speculate: bool = True,
         clock: Callable[[], float] = anyio.current_time,
     ) -> None:
         if max_tool_rounds < 0:
@@ -199,6 +219,7 @@ class Agent(Generic[DepsT]):
         self.slow_tool_after = slow_tool_after
         self.slow_tool_notice = slow_tool_notice
         self.request_timeout = request_timeout
+        self.speculate = speculate
         self._conversation = conversation
         self._http_client = http_client
         self._api_key = api_key
@@ -404,7 +425,11 @@ class Agent(Generic[DepsT]):
         turn_id: int,
         voice: Approval | None,
     ) -> TurnResult:
-        """The one turn runner behind `ask` and `listen`: lock, loop, then the speaker."""
+        """The one turn runner behind `ask` and `listen`: lock, loop, and speech out.
+
+        With a speaker, the answer is spoken sentence by sentence as it streams (see
+        `voxagent.speech_out`), in the turn's cancel scope: a barge-in stops it at once.
+        """
         if _running_turn.get() is self:
             raise ConfigurationError(
                 "a tool called ask() on its own agent while that agent's turn was running "
@@ -412,12 +437,57 @@ class Agent(Generic[DepsT]):
                 hint="return the result to the model instead, or use a second Agent",
             )
         client = self.client  # raises ConfigurationError outside `async with agent`
+        if self.speaker is None:
+            return await self._locked_turn(client, user, emit, turn_id, voice, None)
+        speech = SpeechOut(self.speaker)
+
+        async def speaking(event: Event) -> None:
+            if isinstance(event, AssistantTextDelta):
+                speech.text(event.text)
+            elif isinstance(event, AssistantMessage):
+                speech.message(event.text)
+            await emit(event)
+
+        failure: BaseException | None = None
+        result: TurnResult | None = None
+        async with anyio.create_task_group() as speaking_group:
+            speaking_group.start_soon(speech.run)
+            token = _current_speech.set(speech)
+            try:
+                result = await self._locked_turn(client, user, speaking, turn_id, voice, speech)
+                await speech.finish()
+            except BaseException as exc:  # kept out of the task group, raised as itself below
+                failure = exc
+                speaking_group.cancel_scope.cancel()
+            finally:
+                _current_speech.reset(token)
+        if failure is not None:
+            raise failure
+        assert result is not None
+        if speech.error is not None:
+            error = SpeakerError(
+                f"the speaker failed: {type(speech.error).__name__}: {speech.error}",
+                hint="the answer is recorded (error.result has it); check the speaker hook",
+            )
+            error.result = result
+            raise error from speech.error
+        return result
+
+    async def _locked_turn(
+        self,
+        client: ModelClient,
+        user: TurnInput,
+        emit: Callable[[Event], Awaitable[None]],
+        turn_id: int,
+        voice: Approval | None,
+        speech: SpeechOut | None,
+    ) -> TurnResult:
         async with self._turn_lock:
             token = _running_turn.set(self)
             try:
-                env = self._env(client, resolve_policy(self.approval, voice=voice))
+                env = self._env(client, resolve_policy(self.approval, voice=voice), speech)
                 with tool_host(self._background):
-                    result = await run_turn(env, user, turn_id, emit)
+                    return await run_turn(env, user, turn_id, emit)
             except VoxagentError:
                 raise
             except Exception as exc:
@@ -430,17 +500,14 @@ class Agent(Generic[DepsT]):
                 ) from exc
             finally:
                 _running_turn.reset(token)
-        if self.speaker is not None and result.text:
-            try:
-                await self.speaker(result.text)
-            except Exception as exc:
-                error = SpeakerError(
-                    f"the speaker failed to say the answer: {type(exc).__name__}: {exc}",
-                    hint="the answer is recorded (error.result has it); check the speaker hook",
-                )
-                error.result = result
-                raise error from exc
-        return result
+
+    async def _speak_and_wait(self, text: str) -> None:
+        """Say a question (for a spoken confirmation) after what the turn is saying already."""
+        speech = _current_speech.get()
+        if speech is not None:
+            await speech.speak(text)
+        elif self.speaker is not None:
+            await self.speaker(text)
 
     async def _prepare(self, audio: AudioInput, sample_rate: int | None) -> AudioClip:
         from voxagent.audio.clip import AudioClip
@@ -456,7 +523,10 @@ class Agent(Generic[DepsT]):
         return await read_clip(audio, sample_rate)
 
     def _env(
-        self, client: ModelClient, approval: Callable[[ApprovalRequest], Awaitable[bool]]
+        self,
+        client: ModelClient,
+        approval: Callable[[ApprovalRequest], Awaitable[bool]],
+        speech: SpeechOut | None = None,
     ) -> TurnEnv:
         return TurnEnv(
             client=client,
@@ -470,7 +540,9 @@ class Agent(Generic[DepsT]):
             prefetch_transcripts=self._prefetch_transcripts,
             slow_tool_after=self.slow_tool_after,
             slow_tool_notice=self.slow_tool_notice,
-            speaker=self.speaker,
+            # The notice is queued with the answer's speech: it is neither talked over nor cut
+            # off when the tool finishes.
+            speaker=speech.say if speech is not None else None,
         )
 
     def _prefetch_transcripts(self) -> None:
@@ -583,8 +655,9 @@ class Agent(Generic[DepsT]):
             barge_in=self.barge_in,
             confirm_timeout=self.confirm_timeout,
             clock=self._clock,
-            speaker=self.speaker,
+            speaker=self._speak_and_wait if self.speaker is not None else None,
             live_transcriber=self.live_transcriber,
+            speculate=self.speculate,
         )
 
 
@@ -609,6 +682,36 @@ class _AgentHost:
 
     async def classify_reply(self, question: str, clip: AudioClip) -> bool:
         return await classify_yes_no(self._agent.client, question, clip)
+
+    def speculate(
+        self, clip: AudioClip, *, at: float, results: ReadOnlyResults, tools: TaskGroup
+    ) -> Speculation | None:
+        agent = self._agent
+        client = agent._client
+        if client is None or agent._turn_lock.locked():
+            return None  # not started, or a turn (an ask() from elsewhere) is running
+        specs = agent.registry.to_openai() or None
+        messages = agent.conversation.render_next(
+            client.dialect, audio=clip, budget=agent._budget, tools=specs
+        )
+
+        async def run_tool(tool: Tool, values: Mapping[str, Any]) -> ToolResult:
+            ctx = RunContext(deps=agent.deps, conversation=agent.conversation, audio=clip)
+            with tool_host(agent._background):
+                return await agent.registry.call(tool, values, ctx)
+
+        return Speculation(
+            client=client,
+            messages=messages,
+            options=request_options(agent.settings, specs, agent.settings.tool_choice),
+            stream=agent.settings.stream,
+            at=at,
+            registry=agent.registry,
+            run_tool=run_tool,
+            results=results,
+            tools=tools,
+            clock=agent._clock,
+        )
 
 
 class _SessionRun:

@@ -25,7 +25,11 @@ __all__ = [
     "ConfirmationRequested",
     "ErrorEvent",
     "Event",
+    "SpeculationDiscarded",
+    "SpeculationStarted",
     "SpeechEnded",
+    "SpeechPaused",
+    "SpeechResumed",
     "SpeechStarted",
     "ToolCallFinished",
     "ToolCallStarted",
@@ -66,6 +70,57 @@ class SpeechEnded:
 
 
 @dataclass(frozen=True, slots=True)
+class SpeechPaused:
+    """The user paused and the turn looks complete: a candidate end, not yet decided.
+
+    Attributes:
+        at: Stream time where speech paused, in seconds.
+        probability: The turn detector's P(turn complete); None without a detector.
+    """
+
+    at: float
+    probability: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechResumed:
+    """The user spoke again after a pause, before the end was decided: the utterance goes on.
+
+    Attributes:
+        at: Stream time where speech resumed, in seconds.
+    """
+
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SpeculationStarted:
+    """A reply is being prepared speculatively at a pause (nothing is shown, said or recorded
+    until the turn is confirmed; only `read_only` tools may run).
+
+    Attributes:
+        at: Stream time of the end of speech the speculation answers.
+    """
+
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SpeculationDiscarded:
+    """A speculative reply was thrown away: nothing of it was shown, said or recorded.
+
+    Attributes:
+        at: Stream time of the end of speech the speculation answered.
+        reason: Why ("speech resumed", "the audio changed", "the conversation changed", ...).
+        tools_run: The `read_only` tools it had started (their results may still be reused).
+    """
+
+    at: float
+    reason: str
+    tools_run: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class TranscriptDelta:
     """A piece of live transcription (Voxtral Realtime) while the user speaks."""
 
@@ -87,11 +142,14 @@ class TurnStarted:
         turn_id: Identifier of the turn, unique within the agent.
         has_audio: Whether the turn carries audio.
         text: The turn's text part, if any.
+        speculative: True when the model request was sent speculatively, before the end of the
+            turn was decided (at a `SpeechPaused`), and is used now that it is confirmed.
     """
 
     turn_id: int
     has_audio: bool
     text: str | None = None
+    speculative: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,11 +174,14 @@ class ToolCallStarted:
         call_id: The tool call's id in the conversation.
         name: Tool name.
         arguments: The arguments as the model sent them (parsed JSON when possible).
+        speculative: True for a `read_only` tool that already ran while the turn was still
+            speculative; its result is reused.
     """
 
     call_id: str
     name: str
     arguments: dict[str, Any]
+    speculative: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +319,10 @@ class ErrorEvent:
 
 Event = (
     SpeechStarted
+    | SpeechPaused
+    | SpeechResumed
+    | SpeculationStarted
+    | SpeculationDiscarded
     | SpeechEnded
     | TranscriptDelta
     | TranscriptFinal
@@ -277,6 +342,10 @@ Event = (
 _TYPE_NAMES: dict[type[Any], str] = {
     SpeechStarted: "speech_started",
     SpeechEnded: "speech_ended",
+    SpeechPaused: "speech_paused",
+    SpeechResumed: "speech_resumed",
+    SpeculationStarted: "speculation_started",
+    SpeculationDiscarded: "speculation_discarded",
     TranscriptDelta: "transcript_delta",
     TranscriptFinal: "transcript",
     TurnStarted: "turn_started",

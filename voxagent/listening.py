@@ -9,6 +9,12 @@ The error contract of the live loop: a failed turn (server, protocol, speaker, c
 becomes an `ErrorEvent` and listening goes on; only a failed audio source ends it, with its typed
 error, after the turns already queued are answered.
 
+Speculative replies: at a candidate end (`VoicePause`, the user paused and the turn looks
+complete) the session asks its host for a `Speculation`, the request the turn would send, sent at
+once while the endpointer is still deciding. When the end is confirmed with the same audio, the
+turn uses it (`TurnStarted.speculative`); when the user speaks again, it is cancelled
+(`SpeculationDiscarded`): nothing was shown, said or recorded, and only `read_only` tools ran.
+
 Events never wait for the consumer: they go into an unbounded buffer, and while more than
 `DELTA_BACKLOG` events wait unread, text and caption deltas are dropped (counted in
 `dropped_deltas`); every other event is kept. A consumer that has gone away loses nothing that
@@ -33,15 +39,22 @@ from voxagent.events import (
     AudioOverflow,
     ErrorEvent,
     Event,
+    SpeculationDiscarded,
+    SpeculationStarted,
     SpeechEnded,
+    SpeechPaused,
+    SpeechResumed,
     SpeechStarted,
     TranscriptDelta,
     TurnCancelled,
 )
 from voxagent.jsonsafe import loads_bounded
+from voxagent.speculation import ReadOnlyResults, Speculation
 from voxagent.turn import TurnInput
 
 if TYPE_CHECKING:
+    from anyio.abc import TaskGroup
+
     from voxagent.approval import Approval, ApprovalRequest
     from voxagent.audio import AudioSource, EndpointerSettings, Utterance
     from voxagent.audio.clip import AudioClip
@@ -107,6 +120,14 @@ class TurnHost(Protocol):
         """Whether a spoken reply to `question` means yes."""
         ...
 
+    def speculate(
+        self, clip: AudioClip, *, at: float, results: ReadOnlyResults, tools: TaskGroup
+    ) -> Speculation | None:
+        """The request a turn with this clip would send now, ready to run; None when it cannot
+        be prepared (a turn is running, the clip does not fit): the confirmed turn then sends
+        its own request as usual."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class ListenOptions:
@@ -118,15 +139,19 @@ class ListenOptions:
     clock: Callable[[], float] = anyio.current_time
     speaker: Callable[[str], Awaitable[None]] | None = None
     live_transcriber: RealtimeTranscriber | None = None
+    speculate: bool = True
 
 
 @dataclass(frozen=True, slots=True)
 class Queued:
-    """An utterance waiting for its turn, with its live transcript when captions are on."""
+    """An utterance waiting for its turn, with its live transcript when captions are on, and the
+    speculation (with its encoded clip) already sent for it."""
 
     utterance: Utterance
     at: float
     transcript: PendingTranscript | None = None
+    speculation: Speculation | None = None
+    clip: AudioClip | None = None
 
 
 class ListenSession:
@@ -159,6 +184,9 @@ class ListenSession:
         self.dropped_deltas = 0
         self.failure: BaseException | None = None
         self._pending: PendingTranscript | None = None
+        self._speculation: tuple[Speculation, AudioClip] | None = None
+        self._results = ReadOnlyResults()
+        self._group: TaskGroup | None = None
         self._asking = anyio.Lock()
         self._waiting = 0  # utterances handed to the turn runner and not yet answered
         self._changed = anyio.Event()  # set (and replaced) when busy or the reply slot changes
@@ -188,6 +216,7 @@ class ListenSession:
             KeyboardInterrupt, SystemExit: A tool raised it (the conversation is recorded).
         """
         async with anyio.create_task_group() as tg:
+            self._group = tg
             if self.options.live_transcriber is not None:
                 self.captions = CaptionTap(self.options.live_transcriber, self.emit, tg)
             send, receive = anyio.create_memory_object_stream[Queued](
@@ -239,7 +268,7 @@ class ListenSession:
     async def _segments(
         self, items: AsyncIterator[Any], utterances: MemoryObjectSendStream[Queued]
     ) -> None:
-        from voxagent.audio import Utterance
+        from voxagent.audio import Utterance, VoicePause, VoiceResume
 
         async for item in items:
             match item:
@@ -250,20 +279,73 @@ class ListenSession:
                         self._pending = self.captions.start()
                     if barging and self.options.barge_in == "cancel" and self.turn_scope:
                         self.turn_scope.cancel()
+                case VoicePause(utterance=paused, probability=probability):
+                    await self.emit(SpeechPaused(at=paused.end, probability=probability))
+                    await self._speculate(paused)
+                case VoiceResume(at=at):
+                    await self.emit(SpeechResumed(at=at))
+                    await self._discard("speech resumed")
                 case Utterance():
                     await self.emit(SpeechEnded(at=item.end, duration=item.duration))
                     pending, self._pending = self._pending, None
                     if self.captions is not None:
                         self.captions.stop()
+                    speculation = self._speculation
+                    if speculation is not None and speculation[0].at != item.end:
+                        await self._discard("the audio changed")
+                        speculation = None
+                    self._speculation = None
                     if self.reply_slot is not None:
+                        if speculation is not None:  # a reply is classified, not answered
+                            speculation[0].cancel()
                         try:
                             self.reply_slot.send_nowait(item)
                             continue
                         except (anyio.WouldBlock, anyio.BrokenResourceError):
                             pass  # a reply is already being classified: this is a new turn
-                    await self._enqueue(utterances, Queued(item, self.options.clock(), pending))
+                    spec, clip = speculation if speculation is not None else (None, None)
+                    queued = Queued(item, self.options.clock(), pending, spec, clip)
+                    await self._enqueue(utterances, queued)
                 case AudioOverflow():
                     await self.emit(item)
+
+    async def _speculate(self, paused: Utterance) -> None:
+        """Send the turn's request now, at a candidate end, when nothing else is going on."""
+        if (
+            not self.options.speculate
+            or not self.live
+            or self.busy
+            or self._waiting
+            or self.reply_slot is not None
+            or self._speculation is not None
+            or self._group is None
+        ):
+            return
+        try:
+            clip = await anyio.to_thread.run_sync(paused.to_clip)
+            speculation = self.host.speculate(
+                clip, at=paused.end, results=self._results, tools=self._group
+            )
+        except VoxagentError as exc:  # the confirmed turn will meet (and report) it again
+            logger.debug("no speculation: %s", exc)
+            return
+        if speculation is None:
+            return
+        self._speculation = (speculation, clip)
+        self._group.start_soon(speculation.run)
+        await self.emit(SpeculationStarted(at=paused.end))
+
+    async def _discard(self, reason: str) -> None:
+        if self._speculation is None:
+            return
+        speculation, _ = self._speculation
+        self._speculation = None
+        speculation.cancel()
+        await self.emit(
+            SpeculationDiscarded(
+                at=speculation.at, reason=reason, tools_run=tuple(speculation.tools_run)
+            )
+        )
 
     async def _enqueue(self, utterances: MemoryObjectSendStream[Queued], queued: Queued) -> None:
         if not self.live:
@@ -334,12 +416,17 @@ class ListenSession:
         clock = self.options.clock
         started = clock()
         try:
-            clip = await anyio.to_thread.run_sync(utterance.to_clip)
+            clip = queued.clip or await anyio.to_thread.run_sync(utterance.to_clip)
             timings = {"queued": started - queued.at, "prepare": clock() - started}
             if utterance.detected_at is not None:
                 # Stream seconds the endpointer waited after speech ended before deciding.
                 timings["endpointing"] = utterance.detected_at - utterance.end
-            user = TurnInput(clip=clip, pending_transcript=queued.transcript, timings=timings)
+            user = TurnInput(
+                clip=clip,
+                pending_transcript=queued.transcript,
+                timings=timings,
+                speculation=queued.speculation,
+            )
             await self.host.run_turn(user, self.emit, turn_id=turn_id, voice=self.voice_approval)
         except VoxagentError as exc:
             await self.emit(ErrorEvent.from_exception(exc))
@@ -347,6 +434,10 @@ class ListenSession:
             # Not ours to type (a bug, or a plug-in's failure): one turn fails, listening goes on.
             logger.error("a turn failed: %s", exc, exc_info=exc)
             await self.emit(ErrorEvent.from_exception(exc))
+        finally:
+            if queued.speculation is not None:
+                queued.speculation.cancel()  # used or not, this turn is its last chance
+            self._results.clear()  # read-only results are for the turn they were made for
 
     async def voice_approval(self, request: ApprovalRequest) -> bool:
         """Ask the user by voice, then let the model classify the spoken answer.

@@ -12,13 +12,17 @@ inside the recording: a slow consumer can delay what it sees, never what is reco
 
 A call whose arguments were cut off (the answer hit `max_tokens`) is never run: the model is
 told it was cut off, the user gets an `ErrorEvent` with the hint to raise `max_tokens`.
+
+A turn may come with a `Speculation` (a request sent at a pause, before the end of the turn was
+decided): when the first request the turn would send is exactly that one, its buffered answer is
+used instead of sending it again, and `read_only` calls it already ran are not run twice.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +37,7 @@ from voxagent.events import (
     ConfirmationRequested,
     ErrorEvent,
     Event,
+    SpeculationDiscarded,
     ToolCallFinished,
     ToolCallStarted,
     ToolStillRunning,
@@ -43,12 +48,14 @@ from voxagent.model.sse import arguments_complete
 from voxagent.model.types import (
     ChatResponse,
     StreamDone,
+    StreamItem,
     TextDelta,
     ToolCall,
     ToolCallReady,
     Usage,
 )
 from voxagent.results import ToolCallRecord, TurnResult
+from voxagent.speculation import ReadOnlyResults, Speculation
 from voxagent.text import clean_text
 from voxagent.tools import RunContext, ToolArgumentsError, ToolRegistry, ToolResult
 from voxagent.tools.invoke import is_async_callable
@@ -59,7 +66,14 @@ if TYPE_CHECKING:
     from voxagent.conversation import Budget, Conversation
     from voxagent.model import ModelClient
 
-__all__ = ["ModelSettings", "TurnEnv", "TurnInput", "run_turn", "unwrap_group"]
+__all__ = [
+    "ModelSettings",
+    "TurnEnv",
+    "TurnInput",
+    "request_options",
+    "run_turn",
+    "unwrap_group",
+]
 
 logger = logging.getLogger("voxagent.agent")
 
@@ -100,7 +114,12 @@ class ModelSettings:
 
 @dataclass(frozen=True, slots=True)
 class TurnInput:
-    """One user turn as the loop receives it (audio already encoded for the model)."""
+    """One user turn as the loop receives it (audio already encoded for the model).
+
+    Attributes:
+        speculation: The request already sent for this input at a pause, if any; used when it
+            is exactly the turn's first request, cancelled otherwise.
+    """
 
     text: str | None = None
     clip: AudioClip | None = None
@@ -108,6 +127,7 @@ class TurnInput:
     pending_transcript: PendingTranscript | None = None
     tool_choice: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    speculation: Speculation | None = None
 
 
 @dataclass(slots=True)
@@ -162,6 +182,8 @@ class _Stats:
     first_token_s: float | None = None
     rounds: int = 0
     records: list[ToolCallRecord] = field(default_factory=list)
+    # Results of read-only calls a speculation ran, for this turn's identical calls.
+    reuse: ReadOnlyResults | None = None
 
 
 async def run_turn(env: TurnEnv, user: TurnInput, turn_id: int, emit: Emit) -> TurnResult:
@@ -182,13 +204,29 @@ async def run_turn(env: TurnEnv, user: TurnInput, turn_id: int, emit: Emit) -> T
     pending = user.pending_transcript
     if pending is not None:
         pending.then(lambda text: _attach_transcript(conv, recorded, text))
-    await emit(TurnStarted(turn_id=turn_id, has_audio=user.clip is not None, text=user.text))
+    choice = user.tool_choice or env.settings.tool_choice
+    prepared = _adopt(env, user.speculation, choice)
+    await emit(
+        TurnStarted(
+            turn_id=turn_id,
+            has_audio=user.clip is not None,
+            text=user.text,
+            speculative=prepared is not None,
+        )
+    )
+    if user.speculation is not None and prepared is None:
+        await emit(
+            SpeculationDiscarded(
+                at=user.speculation.at,
+                reason="the request changed before the turn was confirmed",
+                tools_run=tuple(user.speculation.tools_run),
+            )
+        )
     if env.prefetch_transcripts is not None:
         # Once per turn: transcripts for audio that compaction will soon need, fetched while the
         # model works (they are used by later requests, never waited for).
         env.prefetch_transcripts()
-    stats = _Stats()
-    choice = user.tool_choice or env.settings.tool_choice
+    stats = _Stats(reuse=user.speculation.results if user.speculation is not None else None)
     tool_rounds = 0
     limit_reached = False
     final_text = ""
@@ -196,7 +234,10 @@ async def run_turn(env: TurnEnv, user: TurnInput, turn_id: int, emit: Emit) -> T
         allow_tools = tool_rounds < env.settings.max_tool_rounds
         # Once calls were refused for the round limit (the model was told why in their
         # results), the last request forbids tools so the model must answer in text.
-        outcome = await _round(env, "none" if limit_reached else choice, allow_tools, stats, emit)
+        outcome = await _round(
+            env, "none" if limit_reached else choice, allow_tools, stats, emit, prepared
+        )
+        prepared = None  # a speculation answers the first request only
         match outcome:
             case _Round(calls=[]):
                 final_text = outcome.text
@@ -234,6 +275,9 @@ async def run_turn(env: TurnEnv, user: TurnInput, turn_id: int, emit: Emit) -> T
         with anyio.move_on_after(CAPTION_GRACE_S):
             await pending.done.wait()
     timings = dict(user.timings)
+    if user.speculation is not None and stats.rounds and user.speculation.sent_at <= started:
+        # How long the request had been in flight when the end of the turn was decided.
+        timings["speculation"] = started - user.speculation.sent_at
     # `total` covers the user's wait from the moment the input was handed over: preparing the
     # audio (decoding, resampling) happened before this function started.
     total = env.clock() - started + user.timings.get("prepare", 0.0)
@@ -264,6 +308,35 @@ async def run_turn(env: TurnEnv, user: TurnInput, turn_id: int, emit: Emit) -> T
     return result
 
 
+def request_options(
+    settings: ModelSettings, specs: list[dict[str, Any]] | None, tool_choice: str
+) -> dict[str, Any]:
+    """The options of a chat request (everything but the messages), as the loop sends them."""
+    return {
+        "tools": specs,
+        "tool_choice": tool_choice if specs else None,
+        "parallel_tool_calls": settings.parallel_tool_calls,
+        "temperature": settings.temperature,
+        "top_p": settings.top_p,
+        "max_tokens": settings.max_tokens,
+        "seed": settings.seed,
+    }
+
+
+def _adopt(
+    env: TurnEnv, speculation: Speculation | None, tool_choice: str
+) -> tuple[list[dict[str, Any]], Speculation] | None:
+    """The turn's first request, when a speculation already sent exactly it."""
+    if speculation is None:
+        return None
+    specs = env.registry.to_openai() or None
+    messages = env.conversation.render(env.client.dialect, budget=env.budget, tools=specs)
+    if speculation.matches(messages, request_options(env.settings, specs, tool_choice)):
+        return messages, speculation
+    speculation.cancel()
+    return None
+
+
 def _attach_transcript(conv: Conversation, turn: Any, text: str) -> None:
     try:
         conv.set_transcript(turn, text)
@@ -281,21 +354,26 @@ def _transcript_of_last_user(conv: Conversation) -> str | None:
 
 
 async def _round(
-    env: TurnEnv, tool_choice: str, allow_tools: bool, stats: _Stats, emit: Emit
+    env: TurnEnv,
+    tool_choice: str,
+    allow_tools: bool,
+    stats: _Stats,
+    emit: Emit,
+    prepared: tuple[list[dict[str, Any]], Speculation] | None = None,
 ) -> _Round:
-    """One model request, its tool calls run, everything recorded in the conversation."""
+    """One model request, its tool calls run, everything recorded in the conversation.
+
+    With `prepared` (the messages and the speculation that already sent them), the
+    speculation's answer is used instead of a new request.
+    """
     specs = env.registry.to_openai() or None
-    messages = env.conversation.render(env.client.dialect, budget=env.budget, tools=specs)
+    speculation: Speculation | None = None
+    if prepared is not None:
+        messages, speculation = prepared
+    else:
+        messages = env.conversation.render(env.client.dialect, budget=env.budget, tools=specs)
     outcome = _Round()
-    options: dict[str, Any] = {
-        "tools": specs,
-        "tool_choice": tool_choice if specs else None,
-        "parallel_tool_calls": env.settings.parallel_tool_calls,
-        "temperature": env.settings.temperature,
-        "top_p": env.settings.top_p,
-        "max_tokens": env.settings.max_tokens,
-        "seed": env.settings.seed,
-    }
+    options = request_options(env.settings, specs, tool_choice)
     request_started = env.clock()
     tools_window: list[float] = []
     notices: set[str] = set()
@@ -314,14 +392,31 @@ async def _round(
                 entry = _Call(index=index, call=call, truncated=truncated)
                 outcome.calls.append(entry)
                 tg.start_soon(
-                    _run_call, env, entry, allow_tools, emit, tools_window, notices, interrupt
+                    _run_call,
+                    env,
+                    entry,
+                    allow_tools,
+                    emit,
+                    tools_window,
+                    notices,
+                    interrupt,
+                    stats.reuse,
                 )
 
             try:
                 if env.settings.stream:
-                    await _consume_stream(env, messages, options, outcome, stats, emit, dispatch)
+                    items = (
+                        speculation.replay()
+                        if speculation is not None
+                        else env.client.stream_chat(messages, **options)
+                    )
+                    await _consume_stream(env, items, outcome, stats, emit, dispatch)
                 else:
-                    response = await env.client.chat(messages, **options)
+                    response = await (
+                        speculation.response()
+                        if speculation is not None
+                        else env.client.chat(messages, **options)
+                    )
                     outcome.response = response
                     outcome.parts.append(clean_text(response.text or ""))
                     cut = response.finish_reason == "length"
@@ -399,8 +494,7 @@ async def _emit_all(emit: Emit, events: list[Event]) -> None:
 
 async def _consume_stream(
     env: TurnEnv,
-    messages: list[dict[str, Any]],
-    options: dict[str, Any],
+    stream: AsyncGenerator[StreamItem, None],
     outcome: _Round,
     stats: _Stats,
     emit: Emit,
@@ -409,7 +503,7 @@ async def _consume_stream(
     """Read a streamed answer: text deltas out as events, each tool call dispatched when ready."""
     started = env.clock()
     # aclosing: a stream left early (error, cancellation) frees its connection at once.
-    async with contextlib.aclosing(env.client.stream_chat(messages, **options)) as items:
+    async with contextlib.aclosing(stream) as items:
         async for item in items:
             match item:
                 case TextDelta(text=text):
@@ -516,6 +610,7 @@ async def _run_call(
     window: list[float],
     notices: set[str],
     interrupt: Callable[[BaseException], None],
+    reuse: ReadOnlyResults | None = None,
 ) -> None:
     """Validate, approve and run one tool call; never raises except cancellation."""
     call = entry.call
@@ -575,7 +670,18 @@ async def _run_call(
                 content=denial_message(tool.name), is_error=True, error_kind="denied"
             )
     if tool is not None and result is None:
-        await emit(ToolCallStarted(call_id=call.id, name=call.name, arguments=shown))
+        reused: ToolResult | None = None
+        if reuse is not None and tool.read_only and not tool.confirm:
+            # The same read-only call already ran while the turn was speculative.
+            reused = await reuse.take(ReadOnlyResults.key(tool.name, values))
+        await emit(
+            ToolCallStarted(
+                call_id=call.id, name=call.name, arguments=shown, speculative=reused is not None
+            )
+        )
+        if reused is not None:
+            entry.result = reused
+            return
         entry.started = True
         entry.sync_tool = not is_async_callable(tool.function)
         window.append(env.clock())

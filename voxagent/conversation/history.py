@@ -235,6 +235,35 @@ class Conversation:
         plan = make_plan(self._turns, self.instructions, budget or Budget(), tools)
         return render_plan(plan, self.instructions, dialect)
 
+    def render_next(
+        self,
+        dialect: Dialect,
+        *,
+        text: str | None = None,
+        audio: AudioClip | None = None,
+        budget: Budget | None = None,
+        tools: list[dict[str, Any]] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The messages `render` would return after `add_user(text=, audio=)`, adding nothing.
+
+        Used to send a request speculatively (before the user's turn is confirmed) that is
+        byte for byte the one the confirmed turn would send.
+
+        Raises:
+            ConversationError: Neither text nor audio, or the conversation cannot take a user
+                turn now.
+            ContextLengthError: The new turn does not fit the context.
+        """
+        text = clean_text(text) if text else None
+        if not text and audio is None:
+            raise ConversationError(
+                "A user turn needs text or audio, and got neither",
+                hint="Pass text=... or audio=...",
+            )
+        turn = UserTurn(text, audio, None, self._clock())
+        plan = make_plan([*self._turns, turn], self.instructions, budget or Budget(), tools)
+        return render_plan(plan, self.instructions, dialect)
+
     def check_fits(
         self,
         budget: Budget,

@@ -66,6 +66,8 @@ class Tool:
         confirm: True when the user must approve each call before it runs (the agent asks).
         timeout: Seconds a call may take before it is reported as timed out; None for no limit.
         max_result_chars: Cap on the result text for this tool; None to use the registry's.
+        read_only: True when a call has no side effects (it only reads), so the agent may run
+            it speculatively, before the end of the user's turn is decided, and reuse its result.
         function: The original function.
         signature: The argument model and context parameter, derived from the function.
     """
@@ -78,6 +80,7 @@ class Tool:
     max_result_chars: int | None
     function: Callable[..., Any]
     signature: ToolSignature = field(repr=False)
+    read_only: bool = False
 
     @classmethod
     def from_function(
@@ -89,6 +92,7 @@ class Tool:
         confirm: bool = False,
         timeout: float | None = None,
         max_result_chars: int | None = None,
+        read_only: bool = False,
     ) -> Tool:
         """Build a tool from a function (what `@tool` does).
 
@@ -100,6 +104,7 @@ class Tool:
             confirm: Require the user's approval before each call.
             timeout: Seconds before a call is reported as timed out.
             max_result_chars: Cap on the result text.
+            read_only: The call has no side effects (see the attribute).
 
         Returns:
             The tool.
@@ -144,6 +149,7 @@ class Tool:
             max_result_chars=max_result_chars,
             function=function,
             signature=signature,
+            read_only=read_only,
         )
 
     @property
@@ -318,6 +324,7 @@ def tool(
     confirm: bool = False,
     timeout: float | None = None,
     max_result_chars: int | None = None,
+    read_only: bool = False,
 ) -> Tool: ...
 
 
@@ -331,6 +338,7 @@ def tool(
     confirm: bool = False,
     timeout: float | None = None,
     max_result_chars: int | None = None,
+    read_only: bool = False,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -343,6 +351,7 @@ def tool(
     confirm: bool = False,
     timeout: float | None = None,
     max_result_chars: int | None = None,
+    read_only: bool = False,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Turn a function into a `Tool` the model can call; use bare (`@tool`) or with options.
 
@@ -368,6 +377,9 @@ def tool(
         confirm: The user must approve each call before it runs.
         timeout: Seconds before a call is reported as timed out (None: no limit).
         max_result_chars: Cap on the result text sent to the model.
+        read_only: The call only reads (no side effects): it may run speculatively, while the
+            end of the user's turn is still being decided, and its result is reused. Never set it
+            on a tool that changes anything; a `confirm=True` tool never runs speculatively.
 
     Returns:
         The `Tool`, or a decorator making one.
@@ -389,6 +401,7 @@ def tool(
                 max_result_chars=(
                     function.max_result_chars if max_result_chars is None else max_result_chars
                 ),
+                read_only=read_only or function.read_only,
             )
         return Tool.from_function(
             function,
@@ -397,6 +410,7 @@ def tool(
             confirm=confirm,
             timeout=timeout,
             max_result_chars=max_result_chars,
+            read_only=read_only,
         )
 
     return build if func is None else build(func)
