@@ -461,6 +461,7 @@ class Agent(Generic[DepsT]):
                 speaking_group.cancel_scope.cancel()
             finally:
                 _current_speech.reset(token)
+                speech.close()
         if failure is not None:
             raise failure
         assert result is not None

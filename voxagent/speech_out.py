@@ -162,3 +162,7 @@ class SpeechOut:
         """Queue what is left of the text and close the queue (`run` then ends when spoken)."""
         self._end_message()
         self._send.close()
+
+    def close(self) -> None:
+        """Close the queue without speaking the rest (the turn failed or was cancelled)."""
+        self._send.close()
