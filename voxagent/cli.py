@@ -186,6 +186,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--device", help="microphone device (name or index; see `voxagent devices`)")
     run.add_argument(
+        "--speak",
+        nargs="?",
+        const="en",
+        metavar="VOICE",
+        help="speak answers aloud with espeak-ng (VOICE: an espeak-ng voice; default en)",
+    )
+    run.add_argument(
+        "--no-speculate",
+        action="store_true",
+        help="with --mic, wait for the decided end of a turn before sending it to the model",
+    )
+    run.add_argument(
         "--captions-model",
         metavar="MODEL",
         help="live captions with --mic from a Voxtral Realtime server serving MODEL",
@@ -458,6 +470,12 @@ async def cmd_run(args: argparse.Namespace, printer: Printer) -> int:
         agent.request_timeout = args.request_timeout
     if args.approve:
         agent.approval = TerminalApproval() if args.approve == "prompt" else args.approve
+    if args.speak:
+        from voxagent.speakers import EspeakSpeaker
+
+        agent.speaker = EspeakSpeaker(args.speak)
+    if args.no_speculate:
+        agent.speculate = False
     if args.load:
         from voxagent.conversation import Conversation
 

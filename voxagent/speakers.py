@@ -7,6 +7,7 @@ for demos; plug in any TTS the same way.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Sequence
 
@@ -15,6 +16,9 @@ import anyio
 from voxagent.errors import ConfigurationError
 
 __all__ = ["EspeakSpeaker"]
+
+# espeak-ng voice names: letters, digits and a few separators; never an option ("-w FILE").
+_VOICE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_+\-/.]{0,63}")
 
 
 class EspeakSpeaker:
@@ -35,6 +39,17 @@ class EspeakSpeaker:
         executable: str | None = None,
         extra_args: Sequence[str] = (),
     ) -> None:
+        if not _VOICE.fullmatch(voice):
+            raise ConfigurationError(
+                f"invalid espeak-ng voice {voice!r}",
+                hint="use a voice name such as en, en-us, fr or de (`espeak-ng --voices` lists "
+                "them)",
+            )
+        if not 80 <= words_per_minute <= 500:
+            raise ConfigurationError(
+                f"invalid speaking rate {words_per_minute} words per minute",
+                hint="use 80 to 500 (175 is espeak-ng's default)",
+            )
         found = executable or shutil.which("espeak-ng")
         if found is None:
             raise ConfigurationError(
