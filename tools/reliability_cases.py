@@ -28,6 +28,7 @@ TITLES = {
     "test_listen_fuzz.py": "Fuzz (listen)",
     "test_listen_faults.py": "Listen (the microphone path)",
     "test_live_loop.py": "The live loop (listen, errors that keep their type, truncated calls)",
+    "test_speculation.py": "Speculative replies (the user resumes at any point)",
     "test_model_output_faults.py": "Model output",
     "test_process_faults.py": "Process (the CLI as a subprocess, SIGINT)",
     "test_real_server_faults.py": "Real vLLM server (marker `integration`)",
