@@ -294,9 +294,11 @@ class Printer:
                 self._line(f"[{at:7.2f}s] speech started" + (" (barge-in)" if busy else ""))
             case ev.SpeechEnded(at=at, duration=duration):
                 self._line(f"[{at:7.2f}s] speech ended ({duration:.2f} s)")
-            case ev.TurnStarted(turn_id=turn_id, has_audio=audio, text=text):
+            case ev.TurnStarted(turn_id=turn_id, has_audio=audio, text=text, speculative=spec):
                 what = "audio" + (f" + {text!r}" if text else "") if audio else repr(text)
-                self._line(f"turn {turn_id}: {what}")
+                self._line(f"turn {turn_id}: {what}" + (" (answer prepared at the pause)" * spec))
+            case ev.SpeculationDiscarded(reason=reason):
+                self._line(f"  (a reply prepared at the pause was discarded: {reason})")
             case ev.ToolCallStarted(name=name, arguments=arguments):
                 self._line(f"  -> {name}({json.dumps(arguments, default=str)})")
             case ev.ToolCallFinished(name=name, result=result, is_error=err, duration=d):

@@ -274,6 +274,23 @@ def test_pretty_output_escapes_what_a_terminal_would_act_on() -> None:
     assert "\\x1b]0;title\\x07" in text and "bad \\x1b[31m" in text and "\\x9b hint" in text
 
 
+def test_speculation_is_told_in_both_output_modes() -> None:
+    pretty, jsonl = io.StringIO(), io.StringIO()
+    for printer in (Printer("pretty", pretty), Printer("jsonl", jsonl)):
+        printer(ev.SpeechPaused(at=1.5, probability=0.9))
+        printer(ev.SpeculationDiscarded(at=1.5, reason="speech resumed", tools_run=("weather",)))
+        printer(ev.TurnStarted(turn_id=3, has_audio=True, speculative=True))
+    assert "discarded: speech resumed" in pretty.getvalue()
+    assert "turn 3: audio (answer prepared at the pause)" in pretty.getvalue()
+    lines = [json.loads(line) for line in jsonl.getvalue().splitlines()]
+    assert [line["type"] for line in lines] == [
+        "speech_paused",
+        "speculation_discarded",
+        "turn_started",
+    ]
+    assert lines[1]["tools_run"] == ["weather"] and lines[2]["speculative"] is True
+
+
 class ClosedPipe(io.StringIO):
     def write(self, text: str) -> int:
         raise BrokenPipeError(32, "Broken pipe")
