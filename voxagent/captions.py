@@ -90,18 +90,23 @@ class CaptionTap:
 
     async def frames(self, source: AudioSource) -> AsyncIterator[Frame]:
         """Yield `source`'s frames unchanged, copying them to the open utterance, if any."""
-        async for frame in source:
-            if self._send is not None:
-                try:
-                    self._send.send_nowait(frame)
-                except anyio.WouldBlock:
-                    self.skipped_frames += 1  # never block capture for captions
-                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                    # The transcription ended early (it failed): stop copying, keep capturing.
-                    self._send = None
-            else:
-                self._recent.append(frame)
-            yield frame
+        try:
+            async for frame in source:
+                if self._send is not None:
+                    try:
+                        self._send.send_nowait(frame)
+                    except anyio.WouldBlock:
+                        self.skipped_frames += 1  # never block capture for captions
+                    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                        # The transcription ended early (it failed): stop copying, keep
+                        # capturing.
+                        self._send.close()
+                        self._send = None
+                else:
+                    self._recent.append(frame)
+                yield frame
+        finally:
+            self.stop()  # capture ended mid-utterance: the transcriber commits what it has
 
     def start(self) -> PendingTranscript | None:
         """Speech started: open a caption stream. None when busy, or after captions failed."""

@@ -1,9 +1,11 @@
 """Measurements 4 and 5: endpointing latency (paced file -> request) and audio pipeline CPU cost.
 
 4. A file with utterances of known end is played in real time (`AudioFile(realtime=True)`) into
-   `agent.listen` with the default VAD; for each utterance, latency = the moment its chat request
+   `agent.listen` with the default VAD, once with `speculate=False` and once with the default
+   speculation; for each utterance, latency = the moment its first chat request after the end
    left the client (timestamped in the transport) - the moment the true end of speech was played
-   (the arrival of the frame holding it, less the audio after it in that frame).
+   (the arrival of the frame holding it, less the audio after it in that frame); likewise for the
+   moment the scripted `set_light` call started (its `ToolCallStarted` reached the consumer).
 5. A 10-minute 44.1 kHz file through resampling to 16 kHz, the default VAD and WAV encoding of
    every utterance; process CPU seconds (all threads) per second of audio.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,38 +63,94 @@ class _Watched:
         return arrived - (end - stream_time)
 
 
-async def measure_endpointing(count: int) -> tuple[list[float], float]:
-    """Latencies (seconds) of `count` utterances, and the end-silence setting."""
-    from voxagent import Agent
-    from voxagent.audio import AudioFile, EndpointerSettings
-    from voxagent.events import TurnCompleted
+@dataclass
+class Endpointed:
+    """Measurement 4 for one setting: per utterance, seconds after the true end of speech."""
 
-    path, ends = utterance_file(count)
+    request: list[float]  # the first chat request that left after the end was played
+    tool: list[float]  # the tool started (ToolCallStarted reached the consumer)
+    speculated: int  # speculative requests started
+    discarded: int  # ... and thrown away (the user "spoke on")
+
+
+async def _endpointed(path: Path, ends: list[float], speculate: bool) -> Endpointed:
+    from voxagent import Agent, tool
+    from voxagent.audio import AudioFile
+    from voxagent.events import SpeculationDiscarded, SpeculationStarted, ToolCallStarted
+
+    @tool
+    def set_light(room: str, on: bool) -> str:
+        """Switch a light.
+
+        Args:
+            room: Which room.
+            on: On or off.
+        """
+        return "ok"
+
     source = _Watched(AudioFile(path, realtime=True))
-    with server_process("text") as base_url:
+    tools_at: list[float] = []
+    counts = {"started": 0, "discarded": 0}
+    with server_process("turn") as base_url:
         client, recorder = recording_client()
         async with client:
-            agent = Agent(model=MODEL, base_url=base_url, http_client=client)
+            agent = Agent(
+                model=MODEL,
+                base_url=base_url,
+                http_client=client,
+                tools=[set_light],
+                speculate=speculate,
+            )
             async with agent:
-                turns = [e async for e in agent.listen(source) if isinstance(e, TurnCompleted)]
-    sent = [t for t, path_, _ in recorder.sent if path_.endswith("/chat/completions")]
-    assert len(sent) == len(ends) == len(turns), (len(sent), len(ends), len(turns))
-    latencies = [t - source.played_at(end) for t, end in zip(sent, ends, strict=True)]
-    return latencies, EndpointerSettings().end_silence_s
+                async for event in agent.listen(source):
+                    if isinstance(event, ToolCallStarted):
+                        tools_at.append(time.perf_counter())
+                    elif isinstance(event, SpeculationStarted):
+                        counts["started"] += 1
+                    elif isinstance(event, SpeculationDiscarded):
+                        counts["discarded"] += 1
+    sent = sorted(t for t, path_, _ in recorder.sent if path_.endswith("/chat/completions"))
+    played = [source.played_at(end) for end in ends]
+    request = [next(t for t in sent if t >= at) - at for at in played]
+    tool_lags = [next(t for t in tools_at if t >= at) - at for at in played]
+    assert len(tools_at) == len(ends), (len(tools_at), len(ends))
+    return Endpointed(request, tool_lags, counts["started"], counts["discarded"])
 
 
-def endpointing_rows(latencies: list[float], end_silence: float) -> list[Row]:
-    """The table row for measurement 4."""
-    value = median(latencies)
+async def measure_endpointing(count: int) -> tuple[Endpointed, Endpointed, float]:
+    """Measurement 4 without and with speculation (one after the other, same file)."""
+    from voxagent.audio import EndpointerSettings
+
+    path, ends = utterance_file(count)
+    plain = await _endpointed(path, ends, speculate=False)
+    speculative = await _endpointed(path, ends, speculate=True)
+    return plain, speculative, EndpointerSettings().end_silence_s
+
+
+def endpointing_rows(plain: Endpointed, speculative: Endpointed, end_silence: float) -> list[Row]:
+    """The table rows for measurement 4."""
+    value = median(plain.request)
+    wasted = speculative.discarded / speculative.speculated if speculative.speculated else 0.0
     return [
         Row(
             4,
             "Endpointing: true end of speech (paced file) -> request leaves the client",
-            f"median **{ms(value)}**, p95 {ms(p95(latencies))}, n={len(latencies)} "
-            f"(end_silence_s = {end_silence:g})",
+            f"median **{ms(value)}**, p95 {ms(p95(plain.request))}, n={len(plain.request)} "
+            f"(end_silence_s = {end_silence:g}, speculate=False); tool starts after "
+            f"{ms(median(plain.tool))}",
             f"<= end_silence + 30 ms = {ms(end_silence + 0.03)}",
             value <= end_silence + 0.03,
-        )
+        ),
+        Row(
+            4,
+            "Speculation: true end of speech -> request leaves (the default, speculate=True)",
+            f"median **{ms(median(speculative.request))}**, p95 {ms(p95(speculative.request))};"
+            f" tool starts after {ms(median(speculative.tool))} (p95 "
+            f"{ms(p95(speculative.tool))}); {speculative.speculated} speculative requests, "
+            f"{wasted:.0%} wasted",
+            "request median <= 250 ms",
+            median(speculative.request) <= 0.25,
+        ),
     ]
 
 
