@@ -206,6 +206,7 @@ async def run_turn(env: TurnEnv, user: TurnInput, turn_id: int, emit: Emit) -> T
         pending.then(lambda text: _attach_transcript(conv, recorded, text))
     choice = user.tool_choice or env.settings.tool_choice
     prepared = _adopt(env, user.speculation, choice)
+    adopted = user.speculation if prepared is not None else None
     await emit(
         TurnStarted(
             turn_id=turn_id,
@@ -275,9 +276,9 @@ async def run_turn(env: TurnEnv, user: TurnInput, turn_id: int, emit: Emit) -> T
         with anyio.move_on_after(CAPTION_GRACE_S):
             await pending.done.wait()
     timings = dict(user.timings)
-    if user.speculation is not None and stats.rounds and user.speculation.sent_at <= started:
+    if adopted is not None:
         # How long the request had been in flight when the end of the turn was decided.
-        timings["speculation"] = started - user.speculation.sent_at
+        timings["speculation"] = max(0.0, started - adopted.sent_at)
     # `total` covers the user's wait from the moment the input was handed over: preparing the
     # audio (decoding, resampling) happened before this function started.
     total = env.clock() - started + user.timings.get("prepare", 0.0)
