@@ -1,4 +1,5 @@
-"""The `voxagent` command: run an agent, serve a model, transcribe, list devices, check a setup.
+"""The `voxagent` command: run an agent, serve a model, transcribe, list devices, check a setup,
+evaluate an app on a suite (`voxagent eval`, in voxagent.eval.command).
 
 Exit codes:
     0    success.
@@ -215,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument(
         "--mic", action="store_true", help="require a microphone (else a missing one is a warning)"
     )
+    from voxagent.eval.command import add_eval_parser  # argparse only: light to import
+
+    add_eval_parser(sub)
     return parser
 
 
@@ -645,7 +649,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         args = parser.parse_args(argv)
         if args.command is None:
             parser.error(
-                "choose a command: run, serve, transcribe, devices or doctor "
+                "choose a command: run, serve, transcribe, devices, doctor or eval "
                 "(`voxagent COMMAND --help` says more)"
             )
     except SystemExit as exc:  # argparse already printed the usage error
@@ -669,6 +673,10 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
                 return cmd_devices()
             case "doctor":
                 return await cmd_doctor(args)
+            case "eval":
+                from voxagent.eval.command import cmd_eval
+
+                return await cmd_eval(args)
         raise UsageError(f"unknown command {args.command!r}")
 
     try:
