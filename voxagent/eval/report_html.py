@@ -118,9 +118,9 @@ def _latency_chart(report: dict[str, Any]) -> str:
                 if stats[key] is not None:
                     x = label_w + plot_w * stats[key] / top
                     parts.append(
-                        f'<line class="mark {key}" x1="{x:.2f}" y1="{y - size}" x2="{x:.2f}" '
-                        f'y2="{y + size}" stroke="{colour}" stroke-width="2">'
-                        f"<title>{column} {stage} {key} {stats[key]:.0f} ms</title></line>"
+                        f'<rect class="mark {key}" x="{x - 1:.2f}" y="{y - size:.2f}" '
+                        f'width="2" height="{2 * size}" fill="{colour}">'
+                        f"<title>{column} {stage} {key} {stats[key]:.0f} ms</title></rect>"
                     )
     parts.append("</svg>")
     return "".join(parts)
