@@ -9,6 +9,7 @@ Schema of the file is `suite_schema()`.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -406,7 +407,7 @@ def load_suite(path: str | Path) -> Suite:
     app = settings.app
     if app is not None:
         file, sep, name = app.partition(":")
-        resolved = Path(file) if Path(file).is_absolute() else base / file
+        resolved = Path(os.path.normpath(Path(file) if Path(file).is_absolute() else base / file))
         app = str(resolved) + (sep + name if sep else "")
     perturb = parsed.perturbations
     if perturb.noise not in ("white", "brown"):
