@@ -6,6 +6,7 @@ through `voxagent.text.printable` and rich's markup escaping, so it cannot drive
 
 from __future__ import annotations
 
+import os
 from typing import Any, TextIO
 
 from voxagent.text import printable
@@ -29,6 +30,15 @@ def _safe(text: Any) -> str:
     from rich.markup import escape
 
     return escape(printable(str(text)))
+
+
+def _near(path: str) -> str:
+    """A take's path relative to the working directory when it is under it (shorter lines)."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return path
+    return path if relative.startswith("..") else relative
 
 
 def render_terminal(report: dict[str, Any], out: TextIO, *, width: int | None = None) -> None:
@@ -147,7 +157,7 @@ def render_terminal(report: dict[str, Any], out: TextIO, *, width: int | None = 
     if failures:
         console.print(f"[bold]Failures[/bold] ({len(failures)}; the JSON report has them all):")
         for failure in failures[:_MAX_FAILURES]:
-            where = failure["audio"] or failure["text"] or ""
+            where = _near(failure["audio"]) if failure["audio"] else failure["text"] or ""
             console.print(
                 f"  {_safe(failure['run_id'])} ({failure['column']}) turn {failure['turn']}: "
                 f"{_safe(where)}"
