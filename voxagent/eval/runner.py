@@ -137,7 +137,7 @@ def _read_samples(path: Path) -> Samples:
         if info.frames / max(info.samplerate, 1) > MAX_INPUT_SECONDS:
             raise AudioError(f"{path} is longer than {MAX_INPUT_SECONDS:g} s", hint="trim it")
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except (RuntimeError, OSError, sf.LibsndfileError) as exc:
+    except (RuntimeError, OSError) as exc:  # libsndfile errors are RuntimeErrors
         raise AudioError(f"cannot read {path} as audio: {exc}", hint="check the file") from exc
     if data.size == 0 or not np.all(np.isfinite(data)):
         raise AudioError(f"{path} holds no usable samples", hint="record it again")

@@ -206,3 +206,20 @@ def test_a_suite_that_expects_a_tool_the_app_lacks_is_one_clear_error(
     err = capsys.readouterr().err
     assert code == 1
     assert "expects tool 'set_lite'" in err and "hint: the app's tools: set_light" in err
+
+
+def test_an_unreadable_take_fails_its_runs_only(
+    portal: anyio.from_thread.BlockingPortal,
+    suite: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (tmp_path / "takes" / "carol.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    code, report, clips = eval_once(portal, suite, tmp_path / "r.json", "--no-perturb")
+    assert code == 1
+    errors = {o["run_id"]: o["error"] for o in report["outcomes"] if o["error"]}
+    assert list(errors) == ["light/carol"]
+    assert "cannot read" in errors["light/carol"] and "carol.wav" in errors["light/carol"]
+    assert len(clips) == 2  # alice and bob still ran
+    assert report["scores"]["audio"]["tools"]["set_light"]["tp"] == 2
+    assert "1 turns failed to run" in capsys.readouterr().err
