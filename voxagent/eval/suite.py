@@ -109,6 +109,9 @@ class ExpectSpec(_Strict):
 
 
 class _TurnSpec(_Strict):
+    """One turn: `audio` (a file or a directory of takes) and/or `text`; `expect` scores it
+    (none: a context turn); `tool_choice` for its first request."""
+
     audio: str | None = None
     text: str | None = Field(default=None, max_length=20_000)
     expect: ExpectSpec | None = None
@@ -122,6 +125,10 @@ class _TurnSpec(_Strict):
 
 
 class _CaseSpec(_Strict):
+    """A case: `turns` sharing one conversation, or audio/text/expect here for a single turn.
+    `tags` (a table or a list) break the scores down; `language` (ISO 639-1) goes to the
+    cascade's transcription."""
+
     id: str = Field(pattern=_ID_PATTERN)
     tags: list[str] | dict[str, str] = Field(default_factory=list)
     language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")
@@ -194,6 +201,9 @@ class PerturbationSpec(_Strict):
 
 
 class _Settings(_Strict):
+    """The suite's settings: its name, the app (relative to the file), seed, temperature (0:
+    repeatable), max_tokens, concurrency (runs at once) and a tool_choice for every turn."""
+
     name: str = Field(default="suite", max_length=200)
     app: str | None = None
     seed: int = 0
@@ -204,6 +214,9 @@ class _Settings(_Strict):
 
 
 class _SuiteFile(_Strict):
+    """A voxagent eval suite (TOML): settings, canned dry-run results by tool ("*": any other),
+    perturbations, and the cases. See docs/evals.md."""
+
     suite: _Settings = Field(default_factory=_Settings)
     dry_results: dict[str, str] = Field(default_factory=dict)
     perturbations: PerturbationSpec = Field(default_factory=PerturbationSpec)

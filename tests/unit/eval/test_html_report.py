@@ -118,7 +118,10 @@ def test_the_report_renders_in_chromium_with_its_charts(tmp_path: Path) -> None:
     # Self-contained: nothing is fetched (the only URL is the SVG namespace).
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)
     assert "<script>alert(1)</script>" not in text and "<b>1</b>" not in text  # escaped
-    common = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+    common = [
+        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+        f"--user-data-dir={tmp_path / 'profile'}",  # never share a profile with another run
+    ]  # fmt: skip
     dom = subprocess.run(
         [*common, "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
         capture_output=True, text=True, timeout=120, check=True,

@@ -139,3 +139,13 @@ def test_missing_and_oversized_files(tmp_path: Path) -> None:
     big.write_text("#" * (9 * 1024 * 1024))
     with pytest.raises(SuiteError, match="over the"):
         load_suite(big)
+
+
+def test_the_published_schema_is_the_one_the_loader_uses() -> None:
+    import json
+
+    published = Path(__file__).resolve().parents[3] / "docs" / "eval-suite.schema.json"
+    expected = json.dumps(suite_schema(), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    assert published.read_text("utf-8") == expected, (
+        "docs/eval-suite.schema.json is stale: regenerate it (see docs/evals.md)"
+    )
