@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,14 @@ CASES = ["en.kitchen_on", "fr.what_time", "en.kitchen_on_then_off"]
 TRANSCRIBED = '"POST /v1/audio/transcriptions HTTP/1.1" 200'
 
 
-def _transcriptions(log: Path) -> int:
-    return log.read_text(errors="replace").count(TRANSCRIBED)
+def _transcriptions(log: Path, *, at_least: int = 0) -> int:
+    """Transcription requests vLLM logged (waiting a little for its log to catch up)."""
+    for _ in range(50):
+        count = log.read_text(errors="replace").count(TRANSCRIBED)
+        if count >= at_least:
+            return count
+        time.sleep(0.2)
+    return count
 
 
 def test_the_example_suite_runs_end_to_end_with_the_cascade_baseline(
@@ -65,7 +72,8 @@ def test_the_example_suite_runs_end_to_end_with_the_cascade_baseline(
     cascade_audio = [o for o in audio_turns if o["column"] == "cascade"]
     assert all(isinstance(o["transcript"], str) for o in cascade_audio)
     assert all("transcribe" in o["timings"] for o in cascade_audio)
-    assert _transcriptions(vllm_chat_server.log_path) - before == len(cascade_audio) == 6
+    after = _transcriptions(vllm_chat_server.log_path, at_least=before + 6)
+    assert after - before == len(cascade_audio) == 6
     # The forced choice made the random model call set_light on every turn's first request.
     for outcome in outcomes:
         if outcome["column"] == "audio" or outcome["transcript"] or not outcome["audio"]:

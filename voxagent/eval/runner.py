@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.abc
 import numpy as np
 from pydantic_core import to_jsonable_python
 
@@ -33,6 +34,7 @@ from voxagent.eval.perturb import Samples, Variant, apply_variant
 from voxagent.events import ErrorEvent, Event, ToolCallStarted
 from voxagent.jsonsafe import loads_bounded
 from voxagent.tools import ToolArgumentsError
+from voxagent.turn import unwrap_group
 
 if TYPE_CHECKING:
     from voxagent.agent import Agent
@@ -390,15 +392,31 @@ async def run_suite(
     runner = _Runner(suite, options)
     done = 0
 
-    async def one(index: int, plan: RunPlan) -> None:
+    stopped: list[BaseException] = []
+
+    async def one(index: int, plan: RunPlan, tg: anyio.abc.TaskGroup) -> None:
         nonlocal done
-        async with limiter:
-            results[index] = await runner.run(plan)
+        try:
+            async with limiter:
+                results[index] = await runner.run(plan)
+        except (KeyboardInterrupt, SystemExit) as exc:
+            # A tool let it through on purpose. Raised out of a task, asyncio would unwind the
+            # event loop itself: stop the other runs and raise it from the caller's task.
+            stopped.append(exc)
+            tg.cancel_scope.cancel()
+            return
         done += 1
         if progress is not None:
             progress(done, len(plans), plan.run_id)
 
-    async with anyio.create_task_group() as tg:
-        for index, plan in enumerate(plans):
-            tg.start_soon(one, index, plan)
+    try:
+        async with anyio.create_task_group() as tg:
+            for index, plan in enumerate(plans):
+                tg.start_soon(one, index, plan, tg)
+    except BaseExceptionGroup as group:
+        # Only what a tool let through on purpose (KeyboardInterrupt, SystemExit) or a
+        # cancellation gets here: raise it as itself, never as a group.
+        raise unwrap_group(group) from None
+    if stopped:
+        raise stopped[0]
     return [outcome for run in results for outcome in run]

@@ -223,3 +223,24 @@ def test_an_unreadable_take_fails_its_runs_only(
     assert len(clips) == 2  # alice and bob still ran
     assert report["scores"]["audio"]["tools"]["set_light"]["tp"] == 2
     assert "1 turns failed to run" in capsys.readouterr().err
+
+
+def test_a_tool_calling_sys_exit_stops_the_eval_with_its_code(
+    portal: anyio.from_thread.BlockingPortal, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = tmp_path / "app.py"
+    app.write_text(
+        "import sys\nfrom voxagent import Agent, tool\n\n\n@tool\nasync def leave() -> str:\n"
+        '    """Leave."""\n    sys.exit(3)\n\n\nagent = Agent(tools=[leave])\n'
+    )
+    suite = tmp_path / "s.toml"
+    suite.write_text("[[cases]]\nid = 'a'\ntext = 'go'\nexpect.calls = [{ tool = 'leave' }]\n")
+
+    def call(request: ScriptedRequest) -> Reply:
+        return Reply.tool_call("leave", {})
+
+    with portal.wrap_async_context_manager(ScriptedServer(default=call)) as server:
+        code = run("eval", str(suite), "--app", str(app), "--base-url", server.base_url)
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "sys.exit(3)" in err and "Traceback" not in err
