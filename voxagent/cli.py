@@ -725,4 +725,9 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m voxagent.cli` runs this file as `__main__`, a second copy of the module: hand over
+    # to the imported `voxagent.cli`, whose UsageError is the one subcommands in other modules
+    # (voxagent.eval.command) raise.
+    from voxagent.cli import main as _main
+
+    _main()

@@ -244,3 +244,16 @@ def test_a_tool_calling_sys_exit_stops_the_eval_with_its_code(
     err = capsys.readouterr().err
     assert code == 3
     assert "sys.exit(3)" in err and "Traceback" not in err
+
+
+def test_usage_errors_exit_2_under_python_dash_m_too(suite: Path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "voxagent.cli", "eval", str(suite), "--app", str(SMART_HOME),
+         "--base-url", "http://127.0.0.1:9/v1", "--case", "nothing*"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("usage error: no case of the suite matches")
