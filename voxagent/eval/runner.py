@@ -388,34 +388,33 @@ async def run_suite(
     """
     plans = plan_runs(suite, options.variants)
     results: list[list[TurnOutcome]] = [[] for _ in plans]
-    limiter = anyio.CapacityLimiter(options.concurrency)
+    queue = iter(enumerate(plans))  # shared by the workers: each run is taken exactly once
     runner = _Runner(suite, options)
     done = 0
-
     stopped: list[BaseException] = []
 
-    async def one(index: int, plan: RunPlan, tg: anyio.abc.TaskGroup) -> None:
+    async def worker(tg: anyio.abc.TaskGroup) -> None:
         nonlocal done
-        try:
-            async with limiter:
+        for index, plan in queue:
+            try:
                 results[index] = await runner.run(plan)
-        except (KeyboardInterrupt, SystemExit) as exc:
-            # A tool let it through on purpose. Raised out of a task, asyncio would unwind the
-            # event loop itself: stop the other runs and raise it from the caller's task.
-            stopped.append(exc)
-            tg.cancel_scope.cancel()
-            return
-        done += 1
-        if progress is not None:
-            progress(done, len(plans), plan.run_id)
+            except (KeyboardInterrupt, SystemExit) as exc:
+                # A tool let it through on purpose. Raised out of a task, asyncio would unwind
+                # the event loop itself: stop the other runs, raise it from the caller's task.
+                stopped.append(exc)
+                tg.cancel_scope.cancel()
+                return
+            done += 1
+            if progress is not None:
+                progress(done, len(plans), plan.run_id)
 
     try:
+        # `concurrency` workers, not a task per run: a suite of 100,000 runs holds 4 tasks.
         async with anyio.create_task_group() as tg:
-            for index, plan in enumerate(plans):
-                tg.start_soon(one, index, plan, tg)
+            for _ in range(min(options.concurrency, len(plans))):
+                tg.start_soon(worker, tg)
     except BaseExceptionGroup as group:
-        # Only what a tool let through on purpose (KeyboardInterrupt, SystemExit) or a
-        # cancellation gets here: raise it as itself, never as a group.
+        # Only a cancellation or what a tool let through could get here: raise it as itself.
         raise unwrap_group(group) from None
     if stopped:
         raise stopped[0]

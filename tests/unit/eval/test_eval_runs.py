@@ -257,3 +257,38 @@ def test_usage_errors_exit_2_under_python_dash_m_too(suite: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("usage error: no case of the suite matches")
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_runs_go_at_most_concurrency_at_a_time(
+    portal: anyio.from_thread.BlockingPortal, tmp_path: Path, concurrency: int
+) -> None:
+    path = tmp_path / "s.toml"
+    case = "[[cases]]\nid = 't{n}'\ntext = 'hi {n}'\nexpect.no_call = true\n"
+    path.write_text("".join(case.format(n=n) for n in range(6)))
+    inflight = {"now": 0, "most": 0}
+    full = anyio.Event()
+
+    async def slow(request: ScriptedRequest) -> Reply:
+        inflight["now"] += 1
+        inflight["most"] = max(inflight["most"], inflight["now"])
+        if inflight["now"] >= concurrency:
+            full.set()
+        # Hold each request until `concurrency` are in flight (so they are seen together, on
+        # any machine), then a little longer (so one more would be seen too).
+        with anyio.move_on_after(5):
+            await full.wait()
+        await anyio.sleep(0.1)
+        inflight["now"] -= 1
+        return Reply.text("Hello.")
+
+    out = tmp_path / "r.json"
+    with portal.wrap_async_context_manager(ScriptedServer(default=slow)) as server:
+        code = run(
+            "eval", str(path), "--app", str(SMART_HOME), "--base-url", server.base_url,
+            "--concurrency", str(concurrency), "--json", str(out),
+        )  # fmt: skip
+    assert code == 0
+    assert inflight["most"] == concurrency
+    report = json.loads(out.read_text())
+    assert [o["case_id"] for o in report["outcomes"]] == [f"t{n}" for n in range(6)]  # in order
