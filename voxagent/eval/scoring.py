@@ -14,7 +14,8 @@ Definitions (docs/evals.md says the same):
   pairs with "(no call)". A no-call turn with no call counts at ("(no call)", "(no call)").
 - A turn is correct when its calls match exactly (no missing, no extra, every argument check
   passed), or no call was made where none was expected, and every answer check passed.
-- A turn that failed to run (an error) scores as made no call and failed its answer checks.
+- A turn that failed to run (an error) scores as wrong everywhere: its expected calls as missed,
+  its no-call and answer checks as failed.
 - Latency percentiles are linear interpolations between the sorted values (numpy's default).
 """
 
@@ -171,10 +172,12 @@ def score_turn(outcome: TurnOutcome) -> TurnScore | None:
                 score.reasons.append(f"expected {want}, got no call")
             else:
                 score.reasons.append(f"expected {want}, got {_show(left_a[i])}")
-        if not expected and not actual:
+        failed = outcome.error is not None
+        if not expected and not actual and not failed:
             score.confusion[(NO_CALL, NO_CALL)] = 1
         if expect.no_call:
-            score.no_call = (int(not actual), 1)
+            # A turn that never ran did not rightly refrain from calling: it fails the check.
+            score.no_call = (int(not actual and not failed), 1)
     answer = normalize_text(outcome.answer) if outcome.error is None else None
     passed = total = 0
     for text in expect.answer_contains:

@@ -75,3 +75,11 @@ def test_context_turns_count_for_latency_and_tokens_but_are_not_scored() -> None
     assert column["tokens"]["per_turn"] == 20.0
     assert column["no_call"]["value"] == 1.0
     assert column["tools"] == {}
+
+
+def test_a_no_call_turn_that_failed_to_run_fails_its_check() -> None:
+    failed = outcome({"no_call": True}, [], error="timed out")
+    column = score_column([failed])
+    assert column["no_call"] == {"correct": 0, "total": 1, "value": 0.0}
+    assert column["confusion"]["matrix"] == {"(no call)": {"(no call)": 0}}
+    assert column["turn_accuracy"]["value"] == 0.0
