@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar
 
 import anyio
 
+from voxagent import telemetry
 from voxagent.approval import Approval, ApprovalPolicy, ApprovalRequest, resolve_policy
 from voxagent.errors import ConfigurationError, ModelError, SpeakerError, VoxagentError
 from voxagent.events import Event
@@ -396,6 +397,7 @@ class Agent(Generic[DepsT]):
             self._turn_ids = itertools.count(done + 1)
         return next(self._turn_ids)
 
+    @telemetry.traced_turn
     async def _run_turn(
         self,
         user: TurnInput,
@@ -432,7 +434,7 @@ class Agent(Generic[DepsT]):
                 _running_turn.reset(token)
         if self.speaker is not None and result.text:
             try:
-                await self.speaker(result.text)
+                await telemetry.speak(self.speaker, result.text)
             except Exception as exc:
                 error = SpeakerError(
                     f"the speaker failed to say the answer: {type(exc).__name__}: {exc}",

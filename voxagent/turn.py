@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from pydantic_core import to_jsonable_python
 
+from voxagent import telemetry
 from voxagent.approval import Approval, ApprovalRequest, denial_message, format_question
 from voxagent.errors import ConversationError
 from voxagent.events import (
@@ -586,7 +587,7 @@ async def _run_call(
             if env.slow_tool_after is not None:
                 tg.start_soon(_notice_when_slow, env, call, emit, notices)
             try:
-                result = await env.registry.call(tool, values, ctx)
+                result = await telemetry.traced_tool_call(env.registry, tool, values, ctx, call.id)
             except (KeyboardInterrupt, SystemExit) as exc:
                 result = ToolResult(
                     content=f"Interrupted: the program is stopping ({type(exc).__name__}).",
