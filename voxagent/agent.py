@@ -40,6 +40,7 @@ import anyio
 
 from voxagent import telemetry
 from voxagent.approval import Approval, ApprovalPolicy, ApprovalRequest, resolve_policy
+from voxagent.distribution import pip_install
 from voxagent.errors import ConfigurationError, ModelError, SpeakerError, VoxagentError
 from voxagent.events import Event
 from voxagent.listening import (
@@ -80,7 +81,7 @@ Speaker: TypeAlias = Callable[[str], Awaitable[None]]
 AudioInput: TypeAlias = "str | Path | bytes | np.ndarray[Any, Any] | AudioClip"
 
 _NO_SERVER_HINT = (
-    "install the managed server with `pip install 'voxagent[serve]'`, or point "
+    f"install the managed server with `{pip_install('serve')}`, or point "
     "`--base-url` / VOXAGENT_BASE_URL at a running Voxtral server, or use Mistral's API: "
     "base_url='https://api.mistral.ai/v1' with MISTRAL_API_KEY set"
 )

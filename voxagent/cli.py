@@ -35,7 +35,9 @@ import anyio
 import anyio.from_thread
 import anyio.lowlevel
 
+from voxagent import __version__
 from voxagent.approval import TerminalApproval
+from voxagent.distribution import DISTRIBUTION, pip_install
 from voxagent.errors import AudioError, VoxagentError
 from voxagent.events import ErrorEvent, Event, event_to_dict
 from voxagent.text import clean_text, printable
@@ -116,14 +118,14 @@ def check_server_choice(base_url: str | None, model: str | None) -> None:
     if not model:
         raise UsageError(
             f"no server to talk to: {where}; or --model MODEL to start a local vLLM server "
-            "(pip install 'voxagent[serve]')"
+            f"({pip_install('serve')})"
         )
     from voxagent.model.vllm_server import find_vllm
 
     if find_vllm() is None:
         raise UsageError(
             f"no server URL, and vLLM is not installed to start one for {model}: {where}; or "
-            "pip install 'voxagent[serve]'"
+            f"{pip_install('serve')}"
         )
 
 
@@ -151,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
         "130 interrupted, 141 stdout closed",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument(
+        "--version", action="version", version=f"voxagent {__version__} ({DISTRIBUTION})"
+    )
     # Not required=True: argparse would then answer `voxagent --bogus` with "the following
     # arguments are required: command" instead of naming the unknown option; main() asks for one.
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
