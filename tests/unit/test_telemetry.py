@@ -1,4 +1,4 @@
-"""OpenTelemetry: the span tree and metrics of real turns, recorded by the SDK's in-memory exporters.
+"""OpenTelemetry: the span tree and metrics of real turns, as the SDK in-memory exporters record.
 
 Every turn runs against the validating `ScriptedServer`; the SDK (a dev dependency only) records
 what an application's exporter would receive.
