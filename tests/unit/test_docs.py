@@ -39,6 +39,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from voxagent import telemetry
 from voxagent.testing import Reply, ScriptedRequest, ScriptedServer
 from voxagent.testing.realtime_server import RealtimeTestServer
 
@@ -189,6 +190,7 @@ def run_block(block: Block, env: DocEnvironment) -> None:
                         anyio.run(value)
         finally:
             del sys.modules[module.__name__]
+            telemetry._state = None  # a block may configure telemetry: the next starts afresh
         assert server.errors == [], f"{block.where}: requests vLLM would refuse: {server.errors}"
 
 

@@ -145,6 +145,14 @@ async def test_a_spoken_turn_with_a_tool_call_is_one_span_tree(otel: Otel) -> No
 
 
 @pytest.mark.anyio
+async def test_docs_show_the_span_tree_as_recorded(otel: Otel) -> None:
+    spans = await spoken_turn_with_tool(otel)
+    doc = (ROOT / "docs" / "observability.md").read_text("utf-8")
+    shown = doc.split("It prints:", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    assert shown.splitlines() == tree(spans)
+
+
+@pytest.mark.anyio
 async def test_chat_and_tool_spans_follow_the_genai_conventions(otel: Otel) -> None:
     spans = await spoken_turn_with_tool(otel)
     chats = [s for s in spans if s.name.startswith("chat ")]
