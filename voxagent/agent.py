@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar
 import anyio
 
 from voxagent import telemetry
-from voxagent.approval import Approval, ApprovalPolicy, ApprovalRequest, resolve_policy
+from voxagent.approval import Approval, ApprovalPolicy, resolve_policy
 from voxagent.distribution import pip_install
 from voxagent.errors import ConfigurationError, ModelError, SpeakerError, VoxagentError
 from voxagent.events import Event
@@ -458,9 +458,7 @@ class Agent(Generic[DepsT]):
         # loop, abandoned at once on cancellation, bounded in size and length.
         return await read_clip(audio, sample_rate)
 
-    def _env(
-        self, client: ModelClient, approval: Callable[[ApprovalRequest], Awaitable[bool]]
-    ) -> TurnEnv:
+    def _env(self, client: ModelClient, approval: Approval) -> TurnEnv:
         return TurnEnv(
             client=client,
             conversation=self.conversation,

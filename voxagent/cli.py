@@ -170,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--mic", action="store_true", help="listen to the microphone")
     run.add_argument("--audio", nargs="+", action=_AppendInput, metavar="FILE", help="audio turns")
     run.add_argument("--text", action=_AppendInput, metavar="TEXT", help="a text turn")
+    run.add_argument(
+        "--pair",
+        action="store_true",
+        help="each --text joins the --audio right before it: one turn with both "
+        "(as ask(audio=, text=))",
+    )
     server_options(run)
     run.add_argument("--tool-choice", help="auto | none | required | TOOL_NAME")
     run.add_argument(
@@ -422,6 +428,25 @@ def text_inputs(inputs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return cleaned
 
 
+def turn_inputs(
+    inputs: list[tuple[str, str]], *, pair: bool = False
+) -> list[tuple[str | None, str | None]]:
+    """The turns `run` asks, as (audio, text) pairs, in the order given.
+
+    One turn per input; with `pair`, a --text joins the --audio right before it into one turn
+    (a --text with no audio before it stays a text turn of its own).
+    """
+    turns: list[tuple[str | None, str | None]] = []
+    for kind, value in inputs:
+        if kind == "audio":
+            turns.append((value, None))
+        elif pair and turns and turns[-1][0] is not None and turns[-1][1] is None:
+            turns[-1] = (turns[-1][0], value)
+        else:
+            turns.append((None, value))
+    return turns
+
+
 def check_input_device() -> None:
     """Fail early, with the right hint, when the sound system lists no microphone at all.
 
@@ -497,12 +522,9 @@ async def cmd_run(args: argparse.Namespace, printer: Printer) -> int:
                         agent.conversation.save(save)
             finally:
                 await events.aclose()
-        for kind, value in inputs:
+        for audio, text in turn_inputs(inputs, pair=args.pair):
             try:
-                if kind == "audio":
-                    await agent.ask(audio=value, on_event=printer)
-                else:
-                    await agent.ask(text=value, on_event=printer)
+                await agent.ask(audio=audio, text=text, on_event=printer)
             except VoxagentError as exc:
                 report(exc)
                 status = EXIT_FAILURE

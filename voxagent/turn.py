@@ -26,7 +26,13 @@ import anyio
 from pydantic_core import to_jsonable_python
 
 from voxagent import telemetry
-from voxagent.approval import Approval, ApprovalRequest, denial_message, format_question
+from voxagent.approval import (
+    Approval,
+    ApprovalRequest,
+    Denied,
+    denial_message,
+    format_question,
+)
 from voxagent.errors import ConversationError
 from voxagent.events import (
     AssistantMessage,
@@ -570,10 +576,10 @@ async def _run_call(
             approved = await env.approval(request)
         except Exception as exc:  # a broken approval callback must not run the tool
             logger.warning("approval callback failed: %s", exc)
-            approved = False
+            approved = Denied(f"the approval callback failed ({type(exc).__name__})")
         if not approved:
             result = ToolResult(
-                content=denial_message(tool.name), is_error=True, error_kind="denied"
+                content=denial_message(tool.name, approved), is_error=True, error_kind="denied"
             )
     if tool is not None and result is None:
         await emit(ToolCallStarted(call_id=call.id, name=call.name, arguments=shown))
