@@ -214,6 +214,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("file", nargs="?", help="audio file (omit with --live to use the microphone)")
     tr.add_argument("--language", help="ISO 639-1 code, e.g. en, fr")
     tr.add_argument("--live", action="store_true", help="stream to a Voxtral Realtime server")
+    tr.add_argument(
+        "--progress",
+        action="store_true",
+        help="show elapsed time on stderr also when it is not a terminal (always on a terminal)",
+    )
     server_options(tr)
 
     sub.add_parser("devices", help="list audio input devices")
@@ -540,8 +545,14 @@ async def cmd_serve(args: argparse.Namespace) -> int:
     from voxagent.model.vllm_server import VLLMServer
 
     extra = [a for a in args.extra if a != "--"]
+    started = anyio.current_time()
+
+    def forward(line: str) -> None:
+        # vLLM's own lines are the progress (loading, compiling, warming up), timed.
+        err(f"[{anyio.current_time() - started:5.0f} s] {line}")
+
     server = VLLMServer(
-        args.model, port=args.port, host=args.host, extra_args=extra, on_progress=err
+        args.model, port=args.port, host=args.host, extra_args=extra, on_progress=forward
     )
     err(f"starting vLLM for {args.model} (this can take minutes while the model loads)…")
     async with server:
@@ -577,11 +588,14 @@ async def cmd_transcribe(args: argparse.Namespace) -> int:
         raise UsageError("transcribe needs a FILE (or --live)")
     from voxagent.audio import to_clip
     from voxagent.model import ModelClient
+    from voxagent.progress import progress
 
     clip = await anyio.to_thread.run_sync(to_clip, args.file, None)
     async with ModelClient(base_url, model=args.model) as client:
         await client.resolve_model()
-        print(await client.transcribe(clip, language=args.language), flush=True)
+        async with progress(f"transcribing {clip.duration_s:.0f} s of audio", force=args.progress):
+            text = await client.transcribe(clip, language=args.language)
+        print(text, flush=True)
     return EXIT_OK
 
 
