@@ -51,8 +51,9 @@ from voxagent.listening import (
     is_live,
 )
 from voxagent.results import TurnResult
-from voxagent.tools import Tool, ToolRegistry
+from voxagent.tools import Tool, ToolFunction, ToolRegistry
 from voxagent.tools import tool as make_tool
+from voxagent.tools.deps import check_deps
 from voxagent.tools.invoke import tool_host
 from voxagent.turn import ModelSettings, TurnEnv, TurnInput, run_turn, unwrap_group
 
@@ -139,7 +140,7 @@ class Agent(Generic[DepsT]):
         model: str | None = None,
         *,
         base_url: str | None = None,
-        tools: Iterable[Tool | Callable[..., Any]] = (),
+        tools: Iterable[Tool[DepsT] | ToolFunction] = (),
         instructions: str | None = None,
         deps: DepsT = None,  # type: ignore[assignment]  # deps are optional; tools see None
         tool_choice: str = "auto",
@@ -181,6 +182,7 @@ class Agent(Generic[DepsT]):
         self.instructions = instructions
         self.deps = deps
         self.registry = ToolRegistry(tools)
+        check_deps(self.registry, deps)
         self.settings = ModelSettings(
             tool_choice=tool_choice,
             parallel_tool_calls=parallel_tool_calls,
@@ -225,8 +227,9 @@ class Agent(Generic[DepsT]):
             **options: The options of `voxagent.tool` (name, description, confirm, timeout, ...).
         """
 
-        def register(function: Callable[..., Any]) -> Tool:
+        def register(function: Callable[..., Any]) -> Tool[Any]:
             made = make_tool(**options)(function) if options else make_tool(function)
+            check_deps([made], self.deps)
             return self.registry.add(made)
 
         return register(fn) if fn is not None else register

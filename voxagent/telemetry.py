@@ -355,7 +355,7 @@ def model_request(client: ModelClient, body: Mapping[str, Any]) -> _Request | _N
 
 async def traced_tool_call(
     registry: ToolRegistry,
-    tool: Tool,
+    tool: Tool[Any],
     values: Mapping[str, Any],
     ctx: RunContext[Any],
     call_id: str,
