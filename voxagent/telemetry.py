@@ -31,7 +31,7 @@ import os
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from voxagent.model.types import ChatResponse
     from voxagent.results import TurnResult
     from voxagent.tools import RunContext, Tool, ToolRegistry, ToolResult
-    from voxagent.turn import TurnInput
 
 __all__ = [
     "TOOL_DURATION",
@@ -57,8 +56,6 @@ TOOL_DURATION = "voxagent.tool.duration"
 _CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 _USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 _MAX_CONTENT_CHARS = 4096
-
-R = TypeVar("R")
 
 
 class _Noop:
@@ -181,10 +178,12 @@ def _fail(tel: _Telemetry, span: Any, exc: BaseException) -> None:
 
 # ------------------------------------------------------------------------------------ turns
 
-TurnRunner = Callable[..., Awaitable["TurnResult"]]
+P = ParamSpec("P")
 
 
-def traced_turn(run: TurnRunner) -> TurnRunner:
+def traced_turn(
+    run: Callable[P, Awaitable[TurnResult]],
+) -> Callable[P, Awaitable[TurnResult]]:
     """Decorate the agent's turn runner `(self, user, emit, *, turn_id, voice)` with a turn span.
 
     The span starts when the user stopped speaking (back-dated by the turn's `endpointing`,
@@ -193,23 +192,22 @@ def traced_turn(run: TurnRunner) -> TurnRunner:
     """
 
     @functools.wraps(run)
-    async def wrapper(self: Any, user: TurnInput, *args: Any, **kwargs: Any) -> TurnResult:
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> TurnResult:
         tel = _live()
         if tel is None:
-            return await run(self, user, *args, **kwargs)
-        return await _turn(tel, run, self, user, args, kwargs)
+            return await run(*args, **kwargs)
+        return await _turn(tel, functools.partial(run, *args, **kwargs), args, kwargs)
 
     return wrapper
 
 
 async def _turn(
     tel: _Telemetry,
-    run: TurnRunner,
-    agent: Any,
-    user: TurnInput,
+    run: Callable[[], Awaitable[TurnResult]],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
 ) -> TurnResult:
+    agent, user = args[0], args[1]
     now = _now_ns()
     timings = user.timings
     waited = timings.get("endpointing", 0.0)
@@ -238,7 +236,7 @@ async def _turn(
     outcome = "error"
     try:
         with tel.trace.use_span(span, end_on_exit=False, record_exception=False):
-            result = await run(agent, user, *args, **kwargs)
+            result = await run()
         usage = result.usage
         span.set_attributes(
             {
