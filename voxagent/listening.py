@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from voxagent import telemetry
 from voxagent.captions import CaptionTap, PendingTranscript
 from voxagent.errors import VoxagentError
 from voxagent.events import (
@@ -365,7 +366,7 @@ class ListenSession:
             speaker = self.options.speaker
             if speaker is not None:
                 try:
-                    await speaker(request.question)
+                    await telemetry.speak(speaker, request.question)
                 except Exception as exc:  # the question is also in the event: keep waiting
                     logger.warning("the speaker failed to ask for approval: %s", exc)
                     await self.emit(ErrorEvent.from_exception(exc, prefix="the speaker failed"))

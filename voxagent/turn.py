@@ -509,7 +509,7 @@ async def _notice_when_slow(env: TurnEnv, call: ToolCall, emit: Emit, notices: s
     )
     if env.speaker is not None and env.slow_tool_notice:
         try:
-            await env.speaker(env.slow_tool_notice)
+            await telemetry.speak(env.speaker, env.slow_tool_notice)
         except Exception as exc:  # the notice is a courtesy: never let it break the tool's round
             logger.warning("the speaker failed to say the slow-tool notice: %s", exc)
             await emit(ErrorEvent.from_exception(exc, prefix="the speaker failed"))

@@ -304,3 +304,37 @@ print("ok")
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.stdout.strip() == "ok", done.stderr
+
+
+@pytest.mark.anyio
+async def test_the_slow_tool_notice_is_speech_output_too(otel: Otel) -> None:
+    said: list[str] = []
+
+    async def speaker(text: str) -> None:
+        said.append(text)
+
+    @tool
+    async def slow() -> str:
+        """Takes a while."""
+        import anyio
+
+        await anyio.sleep(0.3)
+        return "done"
+
+    script = [Reply.tool_call("slow", {}), Reply.text("Finished.")]
+    async with ScriptedServer(script, model=MODEL) as server:
+        agent = Agent(
+            model=MODEL, base_url=server.base_url, tools=[slow], speaker=speaker,
+            slow_tool_after=0.05,
+        )  # fmt: skip
+        async with agent:
+            await agent.ask(text="go")
+    assert said == ["One moment, I'm still working on it.", "Finished."]
+    assert tree(otel.finished()) == [
+        "invoke_agent voxagent",
+        f"  chat {MODEL}",
+        "  execute_tool slow",
+        "  speak",
+        f"  chat {MODEL}",
+        "  speak",
+    ]
