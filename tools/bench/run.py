@@ -6,8 +6,8 @@
     .venv/bin/python tools/bench/run.py --only scale # one measurement (does not write the doc)
 
 Measurements: overhead (1, 2), imports (2), dispatch (3), endpointing (4), pipeline (5),
-scale (6), realserver (7), memory (8), telemetry (9). Every figure is a median/p95 or ratio over repeated runs,
-contenders interleaved in the same run after a warm-up.
+scale (6), realserver (7), memory (8), telemetry (9). Every figure is a median/p95 or ratio over
+repeated runs, contenders interleaved in the same run after a warm-up.
 """
 
 from __future__ import annotations
