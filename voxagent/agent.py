@@ -259,6 +259,7 @@ class Agent(Generic[DepsT]):
         from voxagent.conversation import Budget
         from voxagent.model import ModelClient
 
+        telemetry.enabled()  # OpenTelemetry is looked up (and imported) here, not in a turn
         stack = contextlib.AsyncExitStack()
         await stack.__aenter__()
         try:
