@@ -27,6 +27,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from voxagent import telemetry
+from voxagent.approval import Denied
 from voxagent.captions import CaptionTap, PendingTranscript
 from voxagent.errors import VoxagentError
 from voxagent.events import (
@@ -349,7 +350,7 @@ class ListenSession:
             logger.error("a turn failed: %s", exc, exc_info=exc)
             await self.emit(ErrorEvent.from_exception(exc))
 
-    async def voice_approval(self, request: ApprovalRequest) -> bool:
+    async def voice_approval(self, request: ApprovalRequest) -> bool | Denied:
         """Ask the user by voice, then let the model classify the spoken answer.
 
         One question at a time: parallel calls that need approval wait for each other.
@@ -357,7 +358,7 @@ class ListenSession:
         async with self._asking:
             return await self._ask_by_voice(request)
 
-    async def _ask_by_voice(self, request: ApprovalRequest) -> bool:
+    async def _ask_by_voice(self, request: ApprovalRequest) -> bool | Denied:
         # The turn loop has announced the question (ConfirmationRequested); ask it aloud.
         send, receive = anyio.create_memory_object_stream["Utterance"](max_buffer_size=1)
         self.reply_slot = send
@@ -382,7 +383,8 @@ class ListenSession:
                     await self.emit(
                         ErrorEvent.from_exception(exc, prefix="could not understand the reply")
                     )
-            return False
+                    return Denied("the spoken reply could not be understood")
+            return Denied(f"no spoken reply came within {self.options.confirm_timeout:g} s")
         finally:
             self.reply_slot = None
             send.close()

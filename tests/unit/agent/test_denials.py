@@ -59,3 +59,27 @@ async def test_the_reason_reaches_the_model_and_the_events(approval: Any, reason
 def test_denied_reads_as_false() -> None:
     assert not Denied("x")
     assert bool(Denied("x")) is False
+
+
+@pytest.mark.anyio
+async def test_no_spoken_reply_in_time_says_so() -> None:
+    import numpy as np
+    import soundfile as sf
+
+    from voxagent.audio import ArraySource
+
+    from .conftest import EXAMPLES
+
+    samples, rate = sf.read(EXAMPLES / "unlock_door.wav", dtype="float32")
+    audio = np.concatenate([samples, np.zeros(rate * 2, dtype=np.float32)])
+    home = Home()
+    script = [Reply.tool_call("unlock_door", {}), Reply.text("Left locked.")]
+    async with ScriptedServer(script) as server:
+        agent = Agent(base_url=server.base_url, tools=[unlock_door], deps=home, confirm_timeout=0.3)
+        async with agent:
+            events = [e async for e in agent.listen(ArraySource(audio, rate))]
+    assert not home.unlocked
+    [finished] = [e for e in events if isinstance(e, ToolCallFinished)]
+    assert finished.error_kind == "denied"
+    assert "no spoken reply came within 0.3 s" in finished.result
+    assert server.errors == []
