@@ -142,7 +142,10 @@ async def test_no_audio_goes_out_before_the_session_is_confirmed(tone: Any) -> N
                 result.append(await rt.transcribe_text(tone(0.3)))
 
         tg.start_soon(run)
-        await anyio.sleep(0.3)
+        with anyio.fail_after(10):
+            while not socket.sent:
+                await anyio.sleep(0.01)
+        await anyio.sleep(0.3)  # time enough to send audio, were it not waiting
         assert [m["type"] for m in socket.sent] == ["session.update"]  # still waiting
         socket.confirm.set()
     types = [m["type"] for m in socket.sent]
