@@ -24,7 +24,12 @@ if [ ! -x .venv/bin/python ]; then
   log "creating .venv"
   python3 -m venv .venv
 fi
-log "installing voxagent[dev]"
+# This checkout was once installed under the name "voxagent" (which PyPI gives to another
+# project); an old editable install of it would shadow voxagent-voxtral's metadata.
+if .venv/bin/python -m pip show voxagent 2>/dev/null | grep -qx "Editable project location: $PWD"; then
+  .venv/bin/python -m pip uninstall -q -y voxagent
+fi
+log "installing voxagent-voxtral[dev] (imported as voxagent)"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 
 # 3. The real vLLM CPU server's own environment (cached outside the repository, reused across runs).

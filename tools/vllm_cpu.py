@@ -90,9 +90,19 @@ def _locked() -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _run(command: Sequence[str | Path], progress: Progress) -> None:
+def _run(command: Sequence[str | Path], progress: Progress, every: float = 15.0) -> None:
+    """Run one step, saying every `every` seconds that it still runs (pip -q prints nothing)."""
     progress("$ " + " ".join(str(part) for part in command))
-    subprocess.run([str(part) for part in command], check=True)
+    started = time.monotonic()
+    with subprocess.Popen([str(part) for part in command]) as process:
+        while True:
+            try:
+                code = process.wait(timeout=every)
+                break
+            except subprocess.TimeoutExpired:
+                progress(f"  ... still running ({time.monotonic() - started:.0f} s)")
+    if code != 0:
+        raise subprocess.CalledProcessError(code, [str(part) for part in command])
 
 
 def _site_packages(python: Path) -> Path:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import itertools
 import logging
 import os
@@ -39,7 +40,9 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar
 
 import anyio
 
-from voxagent.approval import Approval, ApprovalPolicy, ApprovalRequest, resolve_policy
+from voxagent import telemetry
+from voxagent.approval import Approval, ApprovalPolicy, resolve_policy
+from voxagent.distribution import pip_install
 from voxagent.errors import ConfigurationError, ModelError, SpeakerError, VoxagentError
 from voxagent.events import AssistantMessage, AssistantTextDelta, Event
 from voxagent.listening import (
@@ -52,8 +55,9 @@ from voxagent.listening import (
 from voxagent.results import TurnResult
 from voxagent.speculation import ReadOnlyResults, Speculation
 from voxagent.speech_out import SpeechOut
-from voxagent.tools import RunContext, Tool, ToolRegistry, ToolResult
+from voxagent.tools import RunContext, Tool, ToolFunction, ToolRegistry, ToolResult
 from voxagent.tools import tool as make_tool
+from voxagent.tools.deps import check_deps
 from voxagent.tools.invoke import tool_host
 from voxagent.turn import (
     ModelSettings,
@@ -94,7 +98,7 @@ Speaker: TypeAlias = Callable[[str], Awaitable[None]]
 AudioInput: TypeAlias = "str | Path | bytes | np.ndarray[Any, Any] | AudioClip"
 
 _NO_SERVER_HINT = (
-    "install the managed server with `pip install 'voxagent[serve]'`, or point "
+    f"install the managed server with `{pip_install('serve')}`, or point "
     "`--base-url` / VOXAGENT_BASE_URL at a running Voxtral server, or use Mistral's API: "
     "base_url='https://api.mistral.ai/v1' with MISTRAL_API_KEY set"
 )
@@ -156,7 +160,7 @@ class Agent(Generic[DepsT]):
         model: str | None = None,
         *,
         base_url: str | None = None,
-        tools: Iterable[Tool | Callable[..., Any]] = (),
+        tools: Iterable[Tool[DepsT] | ToolFunction] = (),
         instructions: str | None = None,
         deps: DepsT = None,  # type: ignore[assignment]  # deps are optional; tools see None
         tool_choice: str = "auto",
@@ -199,6 +203,7 @@ class Agent(Generic[DepsT]):
         self.instructions = instructions
         self.deps = deps
         self.registry = ToolRegistry(tools)
+        check_deps(self.registry, deps)
         self.settings = ModelSettings(
             tool_choice=tool_choice,
             parallel_tool_calls=parallel_tool_calls,
@@ -244,8 +249,9 @@ class Agent(Generic[DepsT]):
             **options: The options of `voxagent.tool` (name, description, confirm, timeout, ...).
         """
 
-        def register(function: Callable[..., Any]) -> Tool:
+        def register(function: Callable[..., Any]) -> Tool[Any]:
             made = make_tool(**options)(function) if options else make_tool(function)
+            check_deps([made], self.deps)
             return self.registry.add(made)
 
         return register(fn) if fn is not None else register
@@ -275,6 +281,7 @@ class Agent(Generic[DepsT]):
         from voxagent.conversation import Budget
         from voxagent.model import ModelClient
 
+        telemetry.enabled()  # OpenTelemetry is looked up (and imported) here, not in a turn
         stack = contextlib.AsyncExitStack()
         await stack.__aenter__()
         try:
@@ -417,6 +424,7 @@ class Agent(Generic[DepsT]):
             self._turn_ids = itertools.count(done + 1)
         return next(self._turn_ids)
 
+    @telemetry.traced_turn
     async def _run_turn(
         self,
         user: TurnInput,
@@ -439,7 +447,7 @@ class Agent(Generic[DepsT]):
         client = self.client  # raises ConfigurationError outside `async with agent`
         if self.speaker is None:
             return await self._locked_turn(client, user, emit, turn_id, voice, None)
-        speech = SpeechOut(self.speaker)
+        speech = SpeechOut(functools.partial(telemetry.speak, self.speaker))
 
         async def speaking(event: Event) -> None:
             if isinstance(event, AssistantTextDelta):
@@ -508,7 +516,7 @@ class Agent(Generic[DepsT]):
         if speech is not None:
             await speech.speak(text)
         elif self.speaker is not None:
-            await self.speaker(text)
+            await telemetry.speak(self.speaker, text)
 
     async def _prepare(self, audio: AudioInput, sample_rate: int | None) -> AudioClip:
         from voxagent.audio.clip import AudioClip
@@ -524,10 +532,7 @@ class Agent(Generic[DepsT]):
         return await read_clip(audio, sample_rate)
 
     def _env(
-        self,
-        client: ModelClient,
-        approval: Callable[[ApprovalRequest], Awaitable[bool]],
-        speech: SpeechOut | None = None,
+        self, client: ModelClient, approval: Approval, speech: SpeechOut | None = None
     ) -> TurnEnv:
         return TurnEnv(
             client=client,
@@ -696,7 +701,7 @@ class _AgentHost:
             client.dialect, audio=clip, budget=agent._budget, tools=specs
         )
 
-        async def run_tool(tool: Tool, values: Mapping[str, Any]) -> ToolResult:
+        async def run_tool(tool: Tool[Any], values: Mapping[str, Any]) -> ToolResult:
             ctx = RunContext(deps=agent.deps, conversation=agent.conversation, audio=clip)
             with tool_host(agent._background):
                 return await agent.registry.call(tool, values, ctx)

@@ -25,6 +25,7 @@ __all__ = [
     "Approval",
     "ApprovalPolicy",
     "ApprovalRequest",
+    "Denied",
     "TerminalApproval",
     "always_approve",
     "ask_on_terminal",
@@ -52,7 +53,25 @@ class ApprovalRequest:
     question: str
 
 
-Approval: TypeAlias = Callable[[ApprovalRequest], Awaitable[bool]]
+@dataclass(frozen=True, slots=True)
+class Denied:
+    """A denial that says why; false in a boolean context, so it reads as `False`.
+
+    An approval callable may return it instead of `False`: the reason goes into the tool result
+    the model sees and into the `tool_call_finished` event ("... needs the user's approval and
+    there is no terminal on stdin to ask").
+
+    Attributes:
+        reason: Why the call was not approved, as the end of a sentence ("the user said no").
+    """
+
+    reason: str
+
+    def __bool__(self) -> bool:
+        return False
+
+
+Approval: TypeAlias = Callable[[ApprovalRequest], Awaitable[bool | Denied]]
 ApprovalPolicy: TypeAlias = Literal["always", "never", "ask"] | Approval
 
 
@@ -67,8 +86,17 @@ def format_question(tool_name: str, arguments: dict[str, Any]) -> str:
     return printable(f"Run {tool_name}({', '.join(parts)})? Say yes or no.")
 
 
-def denial_message(tool_name: str, reason: str = "the user said no") -> str:
-    """Return the tool result the model sees when a call is not approved."""
+def denial_message(tool_name: str, reason: str | bool | Denied = "the user said no") -> str:
+    """Return the tool result the model sees when a call is not approved.
+
+    Args:
+        tool_name: The tool.
+        reason: Why (a `Denied` says it; a plain `False` means the user said no).
+    """
+    if isinstance(reason, Denied):
+        reason = reason.reason
+    elif not isinstance(reason, str):
+        reason = "the user said no"
     return (
         f"Not run: {tool_name} needs the user's approval and {reason}. "
         "Tell the user it was not done; do not retry unless they ask again."
@@ -80,9 +108,20 @@ async def always_approve(request: ApprovalRequest) -> bool:
     return True
 
 
-async def never_approve(request: ApprovalRequest) -> bool:
-    """Deny every call; the model is told the user did not approve."""
-    return False
+NO_TERMINAL = Denied(
+    "there is no terminal on stdin to ask (--approve prompt needs one; a script chooses "
+    "--approve always or never)"
+)
+NOBODY_TO_ASK = Denied("nobody can answer outside listen() (approval='ask' asks by voice)")
+
+
+async def never_approve(request: ApprovalRequest) -> Denied:
+    """Deny every call; the model is told the policy denies it."""
+    return Denied("the approval policy denies every call")
+
+
+async def _nobody_to_ask(request: ApprovalRequest) -> Denied:
+    return NOBODY_TO_ASK
 
 
 class TerminalApproval:
@@ -103,13 +142,14 @@ class TerminalApproval:
         self._lock = anyio.Lock()
         self._lines = _LineReader()
 
-    async def __call__(self, request: ApprovalRequest) -> bool:
+    async def __call__(self, request: ApprovalRequest) -> bool | Denied:
         """Ask about one call; True only for a "y" or "yes" answer."""
         stdin = self._stdin if self._stdin is not None else sys.stdin
         shown = _call_text(request.tool_name, request.arguments)
         if stdin is None or not stdin.isatty():
-            _say(f"  denied {shown}: approval on the terminal needs a terminal on stdin to ask")
-            return False
+            # One line here for the person; the same reason goes to the model and the events.
+            _say(f"  denied {shown}: {NO_TERMINAL.reason}")
+            return NO_TERMINAL
         async with self._lock:
             _say(f"  approve {shown}? [y/N] ", end="")
             answer = await self._lines.readline(stdin)
@@ -185,7 +225,7 @@ def _say(message: str, end: str = "\n") -> None:
 _TERMINAL = TerminalApproval()
 
 
-async def ask_on_terminal(request: ApprovalRequest) -> bool:
+async def ask_on_terminal(request: ApprovalRequest) -> bool | Denied:
     """Ask on the terminal, one question at a time, with what the model chose escaped.
 
     The shared `TerminalApproval` of this process; anything but y/yes denies, and with no
@@ -207,5 +247,5 @@ def resolve_policy(policy: ApprovalPolicy, *, voice: Approval | None) -> Approva
     if policy == "never":
         return never_approve
     if policy == "ask":
-        return voice if voice is not None else never_approve
+        return voice if voice is not None else _nobody_to_ask
     return policy

@@ -36,7 +36,9 @@ import anyio
 import anyio.from_thread
 import anyio.lowlevel
 
+from voxagent import __version__
 from voxagent.approval import TerminalApproval
+from voxagent.distribution import DISTRIBUTION, pip_install
 from voxagent.errors import AudioError, VoxagentError
 from voxagent.events import ErrorEvent, Event, event_to_dict
 from voxagent.text import clean_text, printable
@@ -117,14 +119,14 @@ def check_server_choice(base_url: str | None, model: str | None) -> None:
     if not model:
         raise UsageError(
             f"no server to talk to: {where}; or --model MODEL to start a local vLLM server "
-            "(pip install 'voxagent[serve]')"
+            f"({pip_install('serve')})"
         )
     from voxagent.model.vllm_server import find_vllm
 
     if find_vllm() is None:
         raise UsageError(
             f"no server URL, and vLLM is not installed to start one for {model}: {where}; or "
-            "pip install 'voxagent[serve]'"
+            f"{pip_install('serve')}"
         )
 
 
@@ -152,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
         "130 interrupted, 141 stdout closed",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument(
+        "--version", action="version", version=f"voxagent {__version__} ({DISTRIBUTION})"
+    )
     # Not required=True: argparse would then answer `voxagent --bogus` with "the following
     # arguments are required: command" instead of naming the unknown option; main() asks for one.
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -166,6 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--mic", action="store_true", help="listen to the microphone")
     run.add_argument("--audio", nargs="+", action=_AppendInput, metavar="FILE", help="audio turns")
     run.add_argument("--text", action=_AppendInput, metavar="TEXT", help="a text turn")
+    run.add_argument(
+        "--pair",
+        action="store_true",
+        help="each --text joins the --audio right before it: one turn with both "
+        "(as ask(audio=, text=))",
+    )
     server_options(run)
     run.add_argument("--tool-choice", help="auto | none | required | TOOL_NAME")
     run.add_argument(
@@ -216,6 +227,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("file", nargs="?", help="audio file (omit with --live to use the microphone)")
     tr.add_argument("--language", help="ISO 639-1 code, e.g. en, fr")
     tr.add_argument("--live", action="store_true", help="stream to a Voxtral Realtime server")
+    tr.add_argument(
+        "--progress",
+        action="store_true",
+        help="show elapsed time on stderr also when it is not a terminal (always on a terminal)",
+    )
     server_options(tr)
 
     sub.add_parser("devices", help="list audio input devices")
@@ -435,6 +451,25 @@ def text_inputs(inputs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return cleaned
 
 
+def turn_inputs(
+    inputs: list[tuple[str, str]], *, pair: bool = False
+) -> list[tuple[str | None, str | None]]:
+    """The turns `run` asks, as (audio, text) pairs, in the order given.
+
+    One turn per input; with `pair`, a --text joins the --audio right before it into one turn
+    (a --text with no audio before it stays a text turn of its own).
+    """
+    turns: list[tuple[str | None, str | None]] = []
+    for kind, value in inputs:
+        if kind == "audio":
+            turns.append((value, None))
+        elif pair and turns and turns[-1][0] is not None and turns[-1][1] is None:
+            turns[-1] = (turns[-1][0], value)
+        else:
+            turns.append((None, value))
+    return turns
+
+
 def check_input_device() -> None:
     """Fail early, with the right hint, when the sound system lists no microphone at all.
 
@@ -516,12 +551,9 @@ async def cmd_run(args: argparse.Namespace, printer: Printer) -> int:
                         agent.conversation.save(save)
             finally:
                 await events.aclose()
-        for kind, value in inputs:
+        for audio, text in turn_inputs(inputs, pair=args.pair):
             try:
-                if kind == "audio":
-                    await agent.ask(audio=value, on_event=printer)
-                else:
-                    await agent.ask(text=value, on_event=printer)
+                await agent.ask(audio=audio, text=text, on_event=printer)
             except VoxagentError as exc:
                 report(exc)
                 status = EXIT_FAILURE
@@ -537,8 +569,14 @@ async def cmd_serve(args: argparse.Namespace) -> int:
     from voxagent.model.vllm_server import VLLMServer
 
     extra = [a for a in args.extra if a != "--"]
+    started = anyio.current_time()
+
+    def forward(line: str) -> None:
+        # vLLM's own lines are the progress (loading, compiling, warming up), timed.
+        err(f"[{anyio.current_time() - started:5.0f} s] {line}")
+
     server = VLLMServer(
-        args.model, port=args.port, host=args.host, extra_args=extra, on_progress=err
+        args.model, port=args.port, host=args.host, extra_args=extra, on_progress=forward
     )
     err(f"starting vLLM for {args.model} (this can take minutes while the model loads)…")
     async with server:
@@ -574,11 +612,14 @@ async def cmd_transcribe(args: argparse.Namespace) -> int:
         raise UsageError("transcribe needs a FILE (or --live)")
     from voxagent.audio import to_clip
     from voxagent.model import ModelClient
+    from voxagent.progress import progress
 
     clip = await anyio.to_thread.run_sync(to_clip, args.file, None)
     async with ModelClient(base_url, model=args.model) as client:
         await client.resolve_model()
-        print(await client.transcribe(clip, language=args.language), flush=True)
+        async with progress(f"transcribing {clip.duration_s:.0f} s of audio", force=args.progress):
+            text = await client.transcribe(clip, language=args.language)
+        print(text, flush=True)
     return EXIT_OK
 
 

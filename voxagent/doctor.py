@@ -6,6 +6,7 @@ import importlib.util
 import sys
 from dataclasses import dataclass
 
+from voxagent.distribution import pip_install
 from voxagent.errors import VoxagentError
 
 __all__ = ["Check", "run_checks"]
@@ -109,7 +110,7 @@ def audio_checks(*, mic: bool = False) -> list[Check]:
                 module,
                 found,
                 f"{why}: {'installed' if found else 'missing'}",
-                "pip install voxagent (it is a core dependency)",
+                f"{pip_install()} (it is a core dependency)",
             )
         )
     try:

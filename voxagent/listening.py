@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from voxagent.approval import Denied
 from voxagent.captions import CaptionTap, PendingTranscript
 from voxagent.errors import VoxagentError
 from voxagent.events import (
@@ -439,7 +440,7 @@ class ListenSession:
                 queued.speculation.cancel()  # used or not, this turn is its last chance
             self._results.clear()  # read-only results are for the turn they were made for
 
-    async def voice_approval(self, request: ApprovalRequest) -> bool:
+    async def voice_approval(self, request: ApprovalRequest) -> bool | Denied:
         """Ask the user by voice, then let the model classify the spoken answer.
 
         One question at a time: parallel calls that need approval wait for each other.
@@ -447,7 +448,7 @@ class ListenSession:
         async with self._asking:
             return await self._ask_by_voice(request)
 
-    async def _ask_by_voice(self, request: ApprovalRequest) -> bool:
+    async def _ask_by_voice(self, request: ApprovalRequest) -> bool | Denied:
         # The turn loop has announced the question (ConfirmationRequested); ask it aloud.
         send, receive = anyio.create_memory_object_stream["Utterance"](max_buffer_size=1)
         self.reply_slot = send
@@ -456,7 +457,7 @@ class ListenSession:
             speaker = self.options.speaker
             if speaker is not None:
                 try:
-                    await speaker(request.question)
+                    await speaker(request.question)  # the agent's speech queue (traced there)
                 except Exception as exc:  # the question is also in the event: keep waiting
                     logger.warning("the speaker failed to ask for approval: %s", exc)
                     await self.emit(ErrorEvent.from_exception(exc, prefix="the speaker failed"))
@@ -472,7 +473,8 @@ class ListenSession:
                     await self.emit(
                         ErrorEvent.from_exception(exc, prefix="could not understand the reply")
                     )
-            return False
+                    return Denied("the spoken reply could not be understood")
+            return Denied(f"no spoken reply came within {self.options.confirm_timeout:g} s")
         finally:
             self.reply_slot = None
             send.close()

@@ -40,7 +40,7 @@ __all__ = ["ReadOnlyResults", "Speculation"]
 logger = logging.getLogger("voxagent.listen")
 
 # Runs a read-only tool with validated values (the agent supplies its context and tool host).
-RunTool = Callable[["Tool", Mapping[str, Any]], Awaitable[ToolResult]]
+RunTool = Callable[["Tool[Any]", Mapping[str, Any]], Awaitable[ToolResult]]
 
 
 @dataclass(slots=True)
@@ -181,7 +181,7 @@ class Speculation:
         self.tools_run.append(tool.name)
         self._tools.start_soon(self._fill, tool, values, entry)
 
-    async def _fill(self, tool: Tool, values: Mapping[str, Any], entry: _Entry) -> None:
+    async def _fill(self, tool: Tool[Any], values: Mapping[str, Any], entry: _Entry) -> None:
         try:
             entry.result = await self._run_tool(tool, values)
         except Exception as exc:  # the tool machinery itself failed: the turn runs it for real

@@ -29,7 +29,14 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from pydantic_core import to_jsonable_python
 
-from voxagent.approval import Approval, ApprovalRequest, denial_message, format_question
+from voxagent import telemetry
+from voxagent.approval import (
+    Approval,
+    ApprovalRequest,
+    Denied,
+    denial_message,
+    format_question,
+)
 from voxagent.errors import ConversationError
 from voxagent.events import (
     AssistantMessage,
@@ -597,6 +604,7 @@ async def _notice_when_slow(env: TurnEnv, call: ToolCall, emit: Emit, notices: s
     )
     if env.speaker is not None and env.slow_tool_notice:
         try:
+            # Queued with the turn's speech (spoken, and traced, by voxagent.speech_out).
             await env.speaker(env.slow_tool_notice)
         except Exception as exc:  # the notice is a courtesy: never let it break the tool's round
             logger.warning("the speaker failed to say the slow-tool notice: %s", exc)
@@ -665,10 +673,10 @@ async def _run_call(
             approved = await env.approval(request)
         except Exception as exc:  # a broken approval callback must not run the tool
             logger.warning("approval callback failed: %s", exc)
-            approved = False
+            approved = Denied(f"the approval callback failed ({type(exc).__name__})")
         if not approved:
             result = ToolResult(
-                content=denial_message(tool.name), is_error=True, error_kind="denied"
+                content=denial_message(tool.name, approved), is_error=True, error_kind="denied"
             )
     if tool is not None and result is None:
         reused: ToolResult | None = None
@@ -693,7 +701,7 @@ async def _run_call(
             if env.slow_tool_after is not None:
                 tg.start_soon(_notice_when_slow, env, call, emit, notices)
             try:
-                result = await env.registry.call(tool, values, ctx)
+                result = await telemetry.traced_tool_call(env.registry, tool, values, ctx, call.id)
             except (KeyboardInterrupt, SystemExit) as exc:
                 result = ToolResult(
                     content=f"Interrupted: the program is stopping ({type(exc).__name__}).",

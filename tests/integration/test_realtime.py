@@ -174,3 +174,18 @@ async def test_hosted_realtime_api_live() -> None:
     final = events[-1]
     assert isinstance(final, TranscriptFinal)
     assert "kitchen" in final.text.lower()
+
+
+@pytest.mark.skipif(
+    not os.environ.get("MISTRAL_API_KEY"), reason="talks to api.mistral.ai: set MISTRAL_API_KEY"
+)
+async def test_hosted_realtime_turn_detection_live() -> None:
+    # Voxtral 3: server-side turn detection, settings sent before the first audio chunk.
+    rt = mistral_realtime_transcriber(
+        os.environ["MISTRAL_API_KEY"], language="en", turn_detection={}
+    )
+    async with rt:
+        text = await rt.transcribe_text(AudioFile(WAV, realtime=True))
+    assert "kitchen" in text.lower()
+    kinds = [turn.kind for turn in rt.last_turns]
+    assert kinds and kinds[0] == "start", rt.last_turns

@@ -15,7 +15,7 @@ import anyio.from_thread
 import pytest
 
 from voxagent import events as ev
-from voxagent.approval import ApprovalRequest, TerminalApproval
+from voxagent.approval import ApprovalRequest, TerminalApproval, denial_message
 from voxagent.cli import Printer, main
 from voxagent.conversation import Conversation
 from voxagent.testing import Reply, ScriptedServer
@@ -253,8 +253,9 @@ async def test_prompt_without_a_terminal_denies_and_says_why(
 ) -> None:
     stderr = io.StringIO()
     monkeypatch.setattr(sys, "stderr", stderr)
-    assert await TerminalApproval(stdin=io.StringIO("y\n"))(approval("a")) is False
-    assert "needs a terminal on stdin" in stderr.getvalue()
+    denied = await TerminalApproval(stdin=io.StringIO("y\n"))(approval("a"))
+    assert not denied and "no terminal on stdin" in denial_message("a", denied)
+    assert "no terminal on stdin to ask" in stderr.getvalue()
 
 
 # ------------------------------------------------------------------ output
@@ -387,3 +388,72 @@ def test_doctor_without_a_microphone_warns_unless_mic_is_asked_for(
     out = capsys.readouterr().out
     assert f"[{mark}] microphone: no input device" in out
     assert "[ok  ] server" in out
+
+
+def test_pair_makes_audio_and_text_one_turn(
+    server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.add(Reply.text("Bonjour."), Reply.text("Two."))
+    code = run(
+        "run", str(SMART_HOME), "--audio", str(WAV), "--text", "answer in French", "--pair",
+        "--text", "and a text turn", "--base-url", server.base_url, "--events", "jsonl",
+    )  # fmt: skip
+    assert code == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    started = [e for e in events if e["type"] == "turn_started"]
+    assert [(e["has_audio"], e["text"]) for e in started] == [
+        (True, "answer in French"),
+        (False, "and a text turn"),
+    ]
+    assert len(server.requests) == 2 and server.errors == []
+    parts = server.requests[0]["messages"][-1]["content"]
+    assert {p["type"] for p in parts} == {"input_audio", "text"}
+    assert any(p.get("text") == "answer in French" for p in parts)
+
+
+def test_without_pair_audio_and_text_stay_two_turns() -> None:
+    from voxagent.cli import turn_inputs
+
+    inputs = [("audio", "a.wav"), ("text", "x"), ("audio", "b.wav"), ("audio", "c.wav")]
+    assert turn_inputs(inputs) == [("a.wav", None), (None, "x"), ("b.wav", None), ("c.wav", None)]
+    inputs = [("text", "t"), ("audio", "a.wav"), ("text", "x"), ("text", "y")]
+    assert turn_inputs(inputs, pair=True) == [(None, "t"), ("a.wav", "x"), (None, "y")]
+
+
+def test_approve_prompt_without_a_terminal_tells_the_whole_story(
+    server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.add(Reply.tool_call("unlock_front_door", {}), Reply.text("I could not unlock it."))
+    code = run(
+        "run", str(SMART_HOME), "--text", "unlock the door", "--approve", "prompt",
+        "--base-url", server.base_url, "--events", "jsonl",
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0
+    events = [json.loads(line) for line in captured.out.splitlines()]
+    story = [e for e in events if e["type"].startswith(("tool_call", "confirmation"))]
+    assert [e["type"] for e in story] == ["confirmation_requested", "tool_call_finished"]
+    asked, finished = story
+    assert asked["name"] == finished["name"] == "unlock_front_door"
+    assert asked["call_id"] == finished["call_id"]
+    assert finished["error_kind"] == "denied" and finished["is_error"] is True
+    assert "no terminal on stdin to ask" in finished["result"]  # the why, in the event
+    lines = [line for line in captured.err.splitlines() if "denied" in line]
+    assert lines == [
+        "  denied unlock_front_door(): there is no terminal on stdin to ask (--approve prompt "
+        "needs one; a script chooses --approve always or never)"
+    ]
+    # The model was told the same reason.
+    assert "no terminal on stdin" in server.requests[1]["messages"][-1]["content"]
+
+
+def test_transcribe_progress_goes_to_stderr_only(
+    server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.add_transcripts(Reply.text("turn on the kitchen light", delay=0.2))
+    code = run("transcribe", str(WAV), "--base-url", server.base_url, "--progress")
+    captured = capsys.readouterr()
+    assert code == 0
+    assert captured.out == "turn on the kitchen light\n"  # the result alone on stdout
+    assert "transcribing 2 s of audio..." not in captured.out
+    assert captured.err == ""  # forced progress writes a line every 10 s: none this soon

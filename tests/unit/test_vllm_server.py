@@ -239,7 +239,11 @@ async def test_missing_vllm_lists_the_ways_out(
         vllm_command(MINI, port=1)
     assert "not installed" in caught.value.message
     hint = caught.value.hint or ""
-    assert "voxagent[serve]" in hint and "VOXAGENT_BASE_URL" in hint and "MISTRAL_API_KEY" in hint
+    assert (
+        "voxagent-voxtral[serve]" in hint
+        and "VOXAGENT_BASE_URL" in hint
+        and "MISTRAL_API_KEY" in hint
+    )
     with pytest.raises(ConfigurationError, match="not installed"):
         await VLLMServer(MINI).start()
 

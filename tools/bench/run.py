@@ -6,8 +6,8 @@
     .venv/bin/python tools/bench/run.py --only scale # one measurement (does not write the doc)
 
 Measurements: overhead (1, 2), imports (2), dispatch (3), endpointing (4), pipeline (5),
-scale (6), realserver (7), memory (8). Every figure is a median/p95 or ratio over repeated runs,
-contenders interleaved in the same run after a warm-up.
+scale (6), realserver (7), memory (8), telemetry (9). Every figure is a median/p95 or ratio over
+repeated runs, contenders interleaved in the same run after a warm-up.
 """
 
 from __future__ import annotations
@@ -61,6 +61,12 @@ def _realserver(quick: bool) -> list[Row]:
     return anyio.run(overhead.measure_real_server, 3 if quick else 12)
 
 
+def _telemetry(quick: bool) -> list[Row]:
+    import otel
+
+    return otel.rows(*anyio.run(otel.measure, 10 if quick else 60))
+
+
 def _memory(quick: bool) -> list[Row]:
     import memory
 
@@ -77,6 +83,7 @@ MEASUREMENTS: dict[str, Callable[[bool], list[Row]]] = {
     "scale": _scale,
     "realserver": _realserver,
     "memory": _memory,
+    "telemetry": _telemetry,
 }
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from voxagent.audio.convert import SAMPLE_RATE, Float32Array, StreamResampler, to_mono
 from voxagent.audio.sources import Frame
+from voxagent.distribution import pip_install
 from voxagent.errors import AudioError
 
 __all__ = ["InputDevice", "Microphone", "list_input_devices", "load_sounddevice"]
@@ -61,7 +62,7 @@ def load_sounddevice() -> Any:
     except ImportError as exc:
         raise AudioError(
             "microphone support is not installed (no module 'sounddevice')",
-            hint="pip install 'voxagent[mic]'",
+            hint=pip_install("mic"),
         ) from exc
     except OSError as exc:
         raise AudioError(

@@ -15,6 +15,7 @@ from typing import Any, cast
 import numpy as np
 
 from voxagent.audio.convert import SAMPLE_RATE, Float32Array, float_to_pcm16
+from voxagent.distribution import pip_install
 from voxagent.errors import AudioError
 
 __all__ = [
@@ -159,12 +160,12 @@ def energy_scorer(**options: Any) -> EnergyScorer:
 
 
 def webrtc_scorer(aggressiveness: int = 2) -> WebRTCScorer:
-    """Return a new WebRTC VAD scorer (needs `pip install voxagent[vad]`)."""
+    """Return a new WebRTC VAD scorer (needs the `vad` extra)."""
     return WebRTCScorer(aggressiveness)
 
 
 def silero_scorer() -> SileroScorer:
-    """Return a new Silero VAD scorer (needs `pip install voxagent[vad]`)."""
+    """Return a new Silero VAD scorer (needs the `vad` extra)."""
     return SileroScorer()
 
 
@@ -205,5 +206,5 @@ def _optional(module: str, package: str) -> Any:
     except ImportError as exc:
         raise AudioError(
             f"the {module!r} VAD is not installed ({exc})",
-            hint=f"pip install 'voxagent[vad]' (or {package}), or use the built-in energy VAD",
+            hint=f"{pip_install('vad')} (or pip install {package}), or the built-in energy VAD",
         ) from exc

@@ -135,6 +135,7 @@ async def cmd_eval(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from voxagent.cli import UsageError, check_tool_choice, err, load_agent
+    from voxagent.distribution import pip_install
     from voxagent.eval.perturb import load_noise, variants
     from voxagent.eval.report import apply_gate, build_report, to_json, write_atomically
     from voxagent.eval.runner import EvalOptions, plan_runs, run_suite
@@ -145,7 +146,7 @@ async def cmd_eval(args: argparse.Namespace) -> int:
         import rich  # noqa: F401  # the terminal report and progress need it
     except ImportError:
         raise UsageError(
-            "voxagent eval needs rich for its report: pip install 'voxagent[eval]'"
+            f"voxagent eval needs rich for its report: {pip_install('eval')}"
         ) from None
     json_out = _check_out(args.json, "--json")
     html_out = _check_out(args.html, "--html")

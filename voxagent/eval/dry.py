@@ -48,7 +48,7 @@ def dry_registry(
     """
     recorder = recorder if recorder is not None else Recorder()
     fallback = results.get("*", DEFAULT_DRY_RESULT)
-    stand_ins: list[Tool] = []
+    stand_ins: list[Tool[Any]] = []
     for original in registry:
         stand_ins.append(
             dataclasses.replace(

@@ -16,6 +16,7 @@ import anyio
 import anyio.lowlevel
 import httpx
 
+from voxagent import telemetry
 from voxagent.audio.clip import AudioClip
 from voxagent.errors import (
     ConfigurationError,
@@ -270,11 +271,13 @@ class ModelClient:
             seed=seed,
             extra_body=extra_body,
         )
-        with self._redacting():
+        with self._redacting(), telemetry.model_request(self, body) as request:
             response, deadline = await self._post_chat(body)
             url = str(response.url)
             data = decode_json(await self._transport.read_body(response, deadline), url)
-            return parse_chat(data, url, max_chars=self.max_answer_chars)
+            result = parse_chat(data, url, max_chars=self.max_answer_chars)
+            request.done(result)
+            return result
 
     async def stream_chat(
         self,
@@ -310,7 +313,7 @@ class ModelClient:
             seed=seed,
             extra_body=extra_body,
         )
-        with self._redacting():
+        with self._redacting(), telemetry.model_request(self, body) as request:
             response, deadline = await self._post_chat(body)
             url = str(response.url)
             decoder = SSEDecoder()
@@ -351,6 +354,7 @@ class ModelClient:
                     hint="the server or a proxy cut the connection; the turn was not completed",
                 )
             items, result = assembler.finish()
+            request.done(result)
         for item in items:
             yield item
         yield StreamDone(result)

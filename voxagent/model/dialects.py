@@ -89,7 +89,8 @@ MISTRAL = Dialect(
     required_tool_choice="any",
     # Mistral's API sends usage in the last chunk without being asked.
     stream_usage_option=False,
-    transcription_model="voxtral-mini-latest",
+    # Voxtral 3 (2026-10-20): the hosted batch transcription model; it does not chat.
+    transcription_model="voxtral-mini-transcribe-3",
     transcription_token_limit=False,
 )
 

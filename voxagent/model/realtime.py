@@ -21,7 +21,14 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Sequence,
+)
 from contextlib import AsyncExitStack, aclosing
 from types import TracebackType
 from typing import Any, TextIO
@@ -51,15 +58,19 @@ from voxagent.model.realtime_connection import (
 from voxagent.model.realtime_protocol import (
     MISTRAL_REALTIME,
     VLLM_REALTIME,
+    MistralRealtimeProtocol,
     RealtimeProtocol,
     ServerDelta,
     ServerDone,
     ServerError,
+    ServerSessionUpdated,
+    ServerTurn,
     realtime_error,
 )
 
 __all__ = [
     "MISTRAL_REALTIME",
+    "MISTRAL_REALTIME_MODEL",
     "VLLM_REALTIME",
     "RealtimeEvent",
     "RealtimeTimings",
@@ -165,6 +176,9 @@ class RealtimeTranscriber:
         """Timings of the last completed utterance."""
         self.connections_opened = 0
         """Websockets opened so far (reconnects included)."""
+        self.last_turns: list[ServerTurn] = []
+        """Server-side turn detection events of the last utterance (Mistral's API with
+        `turn_detection`), in order."""
 
     async def __aenter__(self) -> RealtimeTranscriber:
         stack = AsyncExitStack()
@@ -240,6 +254,7 @@ class RealtimeTranscriber:
                 hint="Finish (or close) the previous transcribe() first; one utterance at a time.",
             )
         self._busy = True
+        self.last_turns = []
         utt = Utterance(self._replay_bytes)
         queue_in, queue_out = anyio.create_memory_object_stream[bytes](self._queue_frames)
         pump_scope = anyio.CancelScope()
@@ -325,6 +340,10 @@ class RealtimeTranscriber:
                     return
                 case ServerError(code=code, message=message):
                     raise realtime_error(code, message)
+                case ServerTurn():
+                    self.last_turns.append(item)
+                case ServerSessionUpdated():
+                    pass  # already confirmed when the connection opened
                 case FinalSent():
                     utt.final_commit = self._clock()
                     deadline = anyio.current_time() + self._done_timeout
@@ -374,6 +393,8 @@ class RealtimeTranscriber:
                 # The server greets with session.created, which the reader swallows; anything it
                 # reports instead (an error, a drop) comes out here.
                 await send_json(ws, self.protocol.session_messages(self.model))
+                if self.protocol.confirms_session:
+                    await _session_confirmed(conn)
             except BaseException:
                 await close_connection(conn)
                 raise
@@ -388,11 +409,39 @@ class RealtimeTranscriber:
         return min(2.0, self._reconnect_delay * 2.0 ** (attempt - 1))
 
 
+async def _session_confirmed(conn: Connection) -> None:
+    """Wait for `session.updated` (Mistral's API locks the settings at the first audio chunk)."""
+    while True:
+        try:
+            item = await conn.items.receive()
+        except anyio.EndOfStream:
+            item = Dropped("connection closed")
+        match item:
+            case ServerSessionUpdated():
+                return
+            case ServerError(code=code, message=message):
+                raise realtime_error(code, message)
+            case Dropped(reason=reason):
+                raise WebSocketException(reason)  # retried like a failed open
+            case Failed(error=error):
+                raise error
+            case _:
+                continue  # turn events cannot come before audio; nothing else is waited for
+
+
+MISTRAL_REALTIME_MODEL = "voxtral-mini-transcribe-realtime-3"
+"""Mistral's hosted realtime model (Voxtral Mini Transcribe Realtime 3, since 2026-10-20)."""
+
+
 def mistral_realtime_transcriber(
     api_key: str,
-    model: str = "voxtral-mini-transcribe-realtime-2602",
+    model: str = MISTRAL_REALTIME_MODEL,
     *,
     base_url: str = "https://api.mistral.ai/v1",
+    language: str | None = None,
+    turn_detection: dict[str, Any] | None = None,
+    target_streaming_delay_ms: int | None = None,
+    context_bias: Sequence[str] | None = None,
     **options: Any,
 ) -> RealtimeTranscriber:
     """Return a transcriber for Mistral's hosted realtime API (one utterance per connection).
@@ -401,11 +450,20 @@ def mistral_realtime_transcriber(
         api_key: The Mistral API key (`MISTRAL_API_KEY`).
         model: A hosted realtime transcription model.
         base_url: The API's base URL.
+        language: ISO 639-1 code of the speech (None: detected).
+        turn_detection: Server-side turn detection (`{}`: the API's defaults); its events land
+            in `transcriber.last_turns`. None: off.
+        target_streaming_delay_ms: The latency/accuracy trade-off (None: the API's default).
+        context_bias: Words and phrases to favour.
         **options: Any other `RealtimeTranscriber` keyword argument.
     """
-    return RealtimeTranscriber(
-        base_url, model, protocol=MISTRAL_REALTIME, api_key=api_key, **options
+    protocol = MistralRealtimeProtocol(
+        language=language,
+        turn_detection=turn_detection,
+        target_streaming_delay_ms=target_streaming_delay_ms,
+        context_bias=tuple(context_bias) if context_bias is not None else None,
     )
+    return RealtimeTranscriber(base_url, model, protocol=protocol, api_key=api_key, **options)
 
 
 async def print_live_captions(

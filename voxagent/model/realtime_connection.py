@@ -19,7 +19,15 @@ from websockets.exceptions import WebSocketException
 from voxagent.errors import ProtocolError
 from voxagent.jsonsafe import loads_bounded
 from voxagent.model.realtime_audio import Utterance, to_pcm16
-from voxagent.model.realtime_protocol import RealtimeProtocol, ServerDelta, ServerDone, ServerError
+from voxagent.model.realtime_protocol import (
+    RealtimeProtocol,
+    ServerDelta,
+    ServerDone,
+    ServerError,
+    ServerOther,
+    ServerSessionUpdated,
+    ServerTurn,
+)
 
 __all__ = [
     "Connection",
@@ -68,7 +76,16 @@ class FinalSent:
     """The end-of-utterance messages went out: the wait for the final transcript starts."""
 
 
-Item = ServerDelta | ServerDone | ServerError | Dropped | Failed | FinalSent
+Item = (
+    ServerDelta
+    | ServerDone
+    | ServerError
+    | ServerSessionUpdated
+    | ServerTurn
+    | Dropped
+    | Failed
+    | FinalSent
+)
 
 
 @dataclass(slots=True)
@@ -157,7 +174,7 @@ async def read_messages(
                         hint="Check that base_url points at a realtime transcription server.",
                     ) from None
                 message = protocol.parse(data)
-                if isinstance(message, ServerDelta | ServerDone | ServerError):
+                if not isinstance(message, ServerOther):
                     await inbox.send(message)
         except (WebSocketException, OSError) as exc:
             await _send_quietly(inbox, Dropped(str(exc) or type(exc).__name__))

@@ -8,9 +8,14 @@ vLLM (Voxtral Mini 4B Realtime): `session.update {model}` once per connection, t
 `input_audio_buffer.commit {final: true}`; the server answers `transcription.delta {delta}` and
 `transcription.done {text, usage}`, or `error {error, code}`.
 
-Mistral's hosted API: the model travels in the URL, `session.update {session: {audio_format}}`,
-then `input_audio.append {audio}`, `input_audio.flush` and `input_audio.end`; the server answers
-`transcription.text.delta {text}`, `transcription.done {text, ...}` or `error {error: {message,
+Mistral's hosted API (Voxtral 3, `voxtral-mini-transcribe-realtime-3`, since 2026-10-20): the
+model travels in the URL; `session.update {session: {audio_format, language?, turn_detection?,
+target_streaming_delay_ms?, context_bias?}}` is answered with `session.updated {session}`, and
+the settings lock at the first audio chunk (a later `session.update` is an error), so voxagent
+waits for `session.updated` before it sends audio. Then `input_audio.append {audio}`,
+`input_audio.flush` and `input_audio.end`; the server answers `transcription.text.delta {text}`,
+`transcription.done {text, ...}`, with server-side turn detection `turn.start`,
+`turn.eager_end`, `turn.resume` and `turn.end {time_s, end_reason}`, or `error {error: {message,
 code}}`. One utterance per connection.
 """
 
@@ -34,6 +39,8 @@ __all__ = [
     "ServerError",
     "ServerMessage",
     "ServerOther",
+    "ServerSessionUpdated",
+    "ServerTurn",
     "VLLMRealtimeProtocol",
     "realtime_error",
 ]
@@ -67,13 +74,38 @@ class ServerError:
 
 
 @dataclass(frozen=True, slots=True)
+class ServerSessionUpdated:
+    """The server applied a `session.update` (Mistral's API); `session` is its settings now."""
+
+    session: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerTurn:
+    """A server-side turn detection event (Mistral's API with `turn_detection`).
+
+    Attributes:
+        kind: "start", "eager_end", "resume" or "end".
+        time_s: Where in the utterance's audio it was detected, in seconds.
+        end_reason: For "end": "threshold" or "timeout".
+    """
+
+    kind: str
+    time_s: float
+    end_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ServerOther:
     """Anything else (session.created, session.updated, language, turn events, unknown types)."""
 
     type: str
 
 
-ServerMessage = ServerDelta | ServerDone | ServerError | ServerOther
+ServerMessage = (
+    ServerDelta | ServerDone | ServerError | ServerSessionUpdated | ServerTurn | ServerOther
+)
+_TURN_EVENTS = {"turn.start", "turn.eager_end", "turn.resume", "turn.end"}
 
 _HINTS: dict[str, str] = {
     "invalid_json": "voxagent sent a message the server could not parse: please report this bug.",
@@ -89,6 +121,9 @@ _HINTS: dict[str, str] = {
     "the server.",
     "timeout": "The server accepted the audio but never finished; check its log and load, or raise "
     "done_timeout.",
+    "settings_locked": "Mistral's realtime API locks a session's settings at its first audio "
+    "chunk: set language and turn_detection on the protocol, before audio (please report this "
+    "bug if voxagent sent them late).",
 }
 
 
@@ -100,7 +135,11 @@ def realtime_error(code: str | None, message: str) -> RealtimeError:
             `timeout`.
         message: The server's own words.
     """
-    hint = _HINTS.get(code or "", "See the server's log for details.")
+    if "after audio has started" in message:
+        code = code or "settings_locked"
+        hint = _HINTS["settings_locked"]
+    else:
+        hint = _HINTS.get(code or "", "See the server's log for details.")
     cls = RealtimeModelNotFoundError if code == "model_not_found" else RealtimeError
     return cls(
         f"realtime transcription failed: {message} (code {code})",
@@ -134,6 +173,9 @@ class RealtimeProtocol:
     name: ClassVar[str]
     reuses_connection: ClassVar[bool]
     max_append_bytes: ClassVar[int] = 32_000  # 1 s of PCM16 at 16 kHz: few messages, low latency
+    # Whether the server answers the session messages with `session.updated`, to be awaited
+    # before any audio is sent.
+    confirms_session: ClassVar[bool] = False
 
     def url(self, base_url: str, model: str) -> str:
         """Return the websocket URL for `base_url` ("http://host:port/v1")."""
@@ -214,12 +256,31 @@ class VLLMRealtimeProtocol(RealtimeProtocol):
         return ServerOther(kind)
 
 
+@dataclass(frozen=True)
 class MistralRealtimeProtocol(RealtimeProtocol):
-    """Mistral's hosted realtime transcription protocol (`/v1/audio/transcriptions/realtime`)."""
+    """Mistral's hosted realtime transcription protocol (`/v1/audio/transcriptions/realtime`).
+
+    The settings go out in the one `session.update` of each connection, before any audio (the
+    API locks them at the first audio chunk).
+
+    Args:
+        language: ISO 639-1 code of the speech (None: detected).
+        turn_detection: Server-side turn detection settings (`{}` for the API's defaults:
+            start_threshold, eager_end_threshold, end_threshold, min_silence_ms,
+            end_timeout_ms); None: off. Not compatible with diarization.
+        target_streaming_delay_ms: The latency/accuracy trade-off (None: the API's default).
+        context_bias: Words and phrases to favour (names, jargon).
+    """
+
+    language: str | None = None
+    turn_detection: dict[str, Any] | None = None
+    target_streaming_delay_ms: int | None = None
+    context_bias: tuple[str, ...] | None = None
 
     name = "mistral"
     reuses_connection = False
     max_append_bytes = 32_000  # well under the API's 262144-byte limit per append
+    confirms_session = True
 
     def url(self, base_url: str, model: str) -> str:
         scheme, netloc, path = _ws_scheme(base_url)
@@ -227,8 +288,16 @@ class MistralRealtimeProtocol(RealtimeProtocol):
         return urlunsplit((scheme, netloc, f"{path}/audio/transcriptions/realtime", query, ""))
 
     def session_messages(self, model: str) -> list[dict[str, Any]]:
-        audio_format = {"encoding": "pcm_s16le", "sample_rate": 16_000}
-        return [{"type": "session.update", "session": {"audio_format": audio_format}}]
+        session: dict[str, Any] = {"audio_format": {"encoding": "pcm_s16le", "sample_rate": 16_000}}
+        if self.language is not None:
+            session["language"] = self.language
+        if self.turn_detection is not None:
+            session["turn_detection"] = dict(self.turn_detection)
+        if self.target_streaming_delay_ms is not None:
+            session["target_streaming_delay_ms"] = self.target_streaming_delay_ms
+        if self.context_bias is not None:
+            session["context_bias"] = list(self.context_bias)
+        return [{"type": "session.update", "session": session}]
 
     def start_messages(self) -> list[dict[str, Any]]:
         return []
@@ -246,6 +315,17 @@ class MistralRealtimeProtocol(RealtimeProtocol):
             return ServerDelta(_field(data, "text", str))
         if kind == "transcription.done":
             return ServerDone(_field(data, "text", str), data.get("usage") or {})
+        if kind == "session.updated":
+            session = data.get("session")
+            return ServerSessionUpdated(session if isinstance(session, dict) else {})
+        if kind in _TURN_EVENTS:
+            at = data.get("time_s")
+            if isinstance(at, bool) or not isinstance(at, int | float):
+                _field(data, "time_s", float)  # raises the malformed-message error
+            reason = data.get("end_reason")
+            return ServerTurn(
+                kind.removeprefix("turn."), float(at), reason if isinstance(reason, str) else None
+            )
         if kind == "error":
             detail = data.get("error")
             if isinstance(detail, dict):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from voxagent.distribution import pip_install
 from voxagent.errors import ConfigurationError
 
 __all__ = [
@@ -32,7 +33,7 @@ __all__ = [
 ]
 
 WAYS_OUT = (
-    "install vLLM with `pip install 'voxagent[serve]'` (or set VOXAGENT_VLLM to a `vllm` "
+    f"install vLLM with `{pip_install('serve')}` (or set VOXAGENT_VLLM to a `vllm` "
     "executable), point --base-url / VOXAGENT_BASE_URL at a running server, or use Mistral's "
     "API by setting MISTRAL_API_KEY"
 )

@@ -156,6 +156,7 @@ class _Session:
         self.audio = 0
         self.sent: list[str] = []
         self.pending: list[str] = []
+        self.turn_detection = False
 
     async def send(self, message: dict[str, Any]) -> None:
         await self.ws.send(json.dumps(message))
@@ -178,7 +179,7 @@ class _Session:
         mistral = self.server._protocol == "mistral"
         if kind == "session.update":
             if mistral:
-                await self.send({"type": "session.updated", "session": message.get("session")})
+                await self._update_session(message.get("session"))
             elif "model" not in message:
                 await self.error("invalid_event", "'model'")  # vLLM's KeyError text
             elif message["model"] != self.server.model:
@@ -199,10 +200,26 @@ class _Session:
         elif kind == "input_audio.flush" and mistral:
             pass
         elif kind == "input_audio.end" and mistral:
+            if self.turn_detection and self.generating:
+                end = {"type": "turn.end", "time_s": self.audio / 32_000, "end_reason": "threshold"}
+                await self.send(end)
             await self._finish()
         else:
             await self.error("unknown_event", f"Unknown event type: {kind}")
         return True
+
+    async def _update_session(self, session: Any) -> None:
+        # Like Mistral's hosted API (Voxtral 3): settings lock at the first audio chunk.
+        if self.appends:
+            await self.error(
+                "invalid_event", "Session fields cannot be changed after audio has started"
+            )
+            return
+        fields = dict(session) if isinstance(session, dict) else {}
+        self.turn_detection = isinstance(fields.get("turn_detection"), dict)
+        fields.setdefault("audio_format", {"encoding": "pcm_s16le", "sample_rate": 16_000})
+        settings = {"request_id": f"req-{self.server.connections}", "model": self.server.model}
+        await self.send({"type": "session.updated", "session": settings | fields})
 
     async def _append(self, message: dict[str, Any]) -> bool:
         audio = message.get("audio")
@@ -218,6 +235,8 @@ class _Session:
             return True
         if self.server._protocol == "mistral" and not self.generating:
             self.generating, self.pending = True, self.server._deltas()
+            if self.turn_detection:
+                await self.send({"type": "turn.start", "time_s": 0.0})
         self.appends += 1
         before, self.audio = self.audio, self.audio + len(pcm)
         error = self.server._error_after

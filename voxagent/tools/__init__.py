@@ -19,7 +19,7 @@ from __future__ import annotations
 from voxagent.errors import ToolDefinitionError, ToolError
 from voxagent.tools.arguments import ToolArgumentsError
 from voxagent.tools.context import RunContext
-from voxagent.tools.decorator import TOOL_NAME_PATTERN, Tool, check_tool_name, tool
+from voxagent.tools.decorator import TOOL_NAME_PATTERN, Tool, ToolFunction, check_tool_name, tool
 from voxagent.tools.registry import ToolRegistry
 from voxagent.tools.result import (
     DEFAULT_MAX_RESULT_CHARS,
@@ -38,6 +38,7 @@ __all__ = [
     "ToolArgumentsError",
     "ToolDefinitionError",
     "ToolError",
+    "ToolFunction",
     "ToolRegistry",
     "ToolResult",
     "check_tool_name",

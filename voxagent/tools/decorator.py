@@ -10,7 +10,8 @@ import math
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, overload
+from types import CodeType
+from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
 
 import anyio
 
@@ -28,7 +29,10 @@ from voxagent.tools.result import (
 )
 from voxagent.tools.schema import ToolSignature, inspect_signature
 
-__all__ = ["TOOL_NAME_PATTERN", "Tool", "check_tool_name", "tool"]
+__all__ = ["TOOL_NAME_PATTERN", "Tool", "ToolFunction", "check_tool_name", "tool"]
+
+DepsT = TypeVar("DepsT")
+P = ParamSpec("P")
 
 TOOL_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 """Names Mistral models (and the OpenAI API) can call: letters, digits, _ and -, 1-64 chars."""
@@ -53,11 +57,26 @@ def check_tool_name(name: str) -> None:
         )
 
 
+class ToolFunction(Protocol):
+    """A plain function given as a tool without `@tool` (the agent wraps it).
+
+    A protocol rather than `Callable[..., Any]` on purpose: a `Tool` is callable too, and would
+    then match it, so `Agent[B](tools=[tool_typed_for_A])` would pass the type checker.
+    """
+
+    __code__: CodeType
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the function."""
+
+
 @dataclass(eq=False)
-class Tool:
+class Tool(Generic[DepsT]):
     """A Python function the model can call, with its validated schema.
 
-    Make one with `@tool`; calling the object calls the original function.
+    Make one with `@tool`; calling the object calls the original function. `Tool[Home]` is a
+    tool whose first parameter is `RunContext[Home]` (the type checker holds it to an
+    `Agent[Home]`); a tool without a context is a `Tool[Any]`.
 
     Attributes:
         name: The name the model calls it by.
@@ -93,7 +112,7 @@ class Tool:
         timeout: float | None = None,
         max_result_chars: int | None = None,
         read_only: bool = False,
-    ) -> Tool:
+    ) -> Tool[Any]:
         """Build a tool from a function (what `@tool` does).
 
         Args:
@@ -314,6 +333,32 @@ class Tool:
         return min(caps) if caps else DEFAULT_MAX_RESULT_CHARS
 
 
+class _ToolDecorator(Protocol):
+    """What `tool(...)` with options returns: a decorator keeping the deps type."""
+
+    @overload
+    def __call__(
+        self, func: Callable[Concatenate[RunContext[DepsT], P], Any], /
+    ) -> Tool[DepsT]: ...
+
+    @overload
+    def __call__(self, func: Callable[..., Any], /) -> Tool[Any]: ...
+
+
+@overload
+def tool(
+    func: Callable[Concatenate[RunContext[DepsT], P], Any],
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    confirm: bool = False,
+    timeout: float | None = None,
+    max_result_chars: int | None = None,
+    read_only: bool = False,
+) -> Tool[DepsT]: ...
+
+
 @overload
 def tool(
     func: Callable[..., Any],
@@ -325,7 +370,7 @@ def tool(
     timeout: float | None = None,
     max_result_chars: int | None = None,
     read_only: bool = False,
-) -> Tool: ...
+) -> Tool[Any]: ...
 
 
 @overload
@@ -339,7 +384,7 @@ def tool(
     timeout: float | None = None,
     max_result_chars: int | None = None,
     read_only: bool = False,
-) -> Callable[[Callable[..., Any]], Tool]: ...
+) -> _ToolDecorator: ...
 
 
 def tool(
@@ -352,7 +397,7 @@ def tool(
     timeout: float | None = None,
     max_result_chars: int | None = None,
     read_only: bool = False,
-) -> Tool | Callable[[Callable[..., Any]], Tool]:
+) -> Tool[Any] | Callable[[Callable[..., Any]], Tool[Any]]:
     """Turn a function into a `Tool` the model can call; use bare (`@tool`) or with options.
 
     The schema comes from the signature (types, `Annotated[..., Field(...)]` constraints and
@@ -389,7 +434,7 @@ def tool(
             `*args`/`**kwargs` parameters, a `RunContext` not first, an invalid name...).
     """
 
-    def build(function: Callable[..., Any]) -> Tool:
+    def build(function: Callable[..., Any]) -> Tool[Any]:
         if isinstance(function, Tool):
             # Re-wrapping a tool (registry.add, agent.tool) keeps its options unless overridden.
             return Tool.from_function(

@@ -28,7 +28,7 @@ class ToolRegistry:
 
     def __init__(
         self,
-        tools: Iterable[Tool | Callable[..., Any]] = (),
+        tools: Iterable[Tool[Any] | Callable[..., Any]] = (),
         *,
         max_result_chars: int = DEFAULT_MAX_RESULT_CHARS,
     ) -> None:
@@ -38,11 +38,11 @@ class ToolRegistry:
                 hint="pass a positive number of characters",
             )
         self.max_result_chars = max_result_chars
-        self._tools: dict[str, Tool] = {}
+        self._tools: dict[str, Tool[Any]] = {}
         for item in tools:
             self.add(item)
 
-    def add(self, item: Tool | Callable[..., Any]) -> Tool:
+    def add(self, item: Tool[Any] | Callable[..., Any]) -> Tool[Any]:
         """Register a tool, or wrap a plain function with `tool()` and register that.
 
         Args:
@@ -66,7 +66,7 @@ class ToolRegistry:
         self._tools[registered.name] = registered
         return registered
 
-    def remove(self, name: str) -> Tool:
+    def remove(self, name: str) -> Tool[Any]:
         """Unregister a tool.
 
         Args:
@@ -80,7 +80,7 @@ class ToolRegistry:
         """
         return self._tools.pop(name)
 
-    def get(self, name: str) -> Tool | None:
+    def get(self, name: str) -> Tool[Any] | None:
         """The tool with this name, or None."""
         return self._tools.get(name)
 
@@ -94,7 +94,7 @@ class ToolRegistry:
             return self._tools.get(item.name) is item
         return item in self._tools
 
-    def __iter__(self) -> Iterator[Tool]:
+    def __iter__(self) -> Iterator[Tool[Any]]:
         return iter(list(self._tools.values()))
 
     def __len__(self) -> int:
@@ -140,7 +140,7 @@ class ToolRegistry:
         return await found.invoke(arguments, ctx, max_result_chars=self.max_result_chars)
 
     async def call(
-        self, tool: Tool, values: Mapping[str, Any], ctx: RunContext[Any] | None = None
+        self, tool: Tool[Any], values: Mapping[str, Any], ctx: RunContext[Any] | None = None
     ) -> ToolResult:
         """Run a tool with values already validated by `tool.validate`, under the global cap.
 
@@ -157,7 +157,7 @@ class ToolRegistry:
         """
         return await tool.call(values, ctx, max_result_chars=self.max_result_chars)
 
-    def cap(self, content: str, tool: Tool | None = None) -> str:
+    def cap(self, content: str, tool: Tool[Any] | None = None) -> str:
         """Apply the registry's (and the tool's) cap to text made outside the registry.
 
         Args:

@@ -54,6 +54,8 @@ class ToolSignature:
         context: The name of the injected `RunContext` parameter, or None.
         context_by_keyword: True when the context parameter is keyword-only.
         parameters: The tidy JSON Schema of the arguments.
+        context_type: The deps type `X` of a `RunContext[X]` parameter; None for a bare
+            `RunContext` or none at all.
     """
 
     model: type[BaseModel]
@@ -61,6 +63,7 @@ class ToolSignature:
     context: str | None
     context_by_keyword: bool
     parameters: dict[str, Any]
+    context_type: Any = None
 
 
 def _is_context(annotation: Any) -> bool:
@@ -113,6 +116,7 @@ def inspect_signature(
     fields: dict[str, str] = {}
     context: str | None = None
     context_by_keyword = False
+    context_type: Any = None
     for index, (name, param) in enumerate(signature.parameters.items()):
         annotation = param.annotation
         if _is_context(annotation):
@@ -128,6 +132,7 @@ def inspect_signature(
                 )
             context = name
             context_by_keyword = param.kind is param.KEYWORD_ONLY
+            context_type = next(iter(get_args(annotation)), None)
             continue
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise _error(
@@ -178,6 +183,7 @@ def inspect_signature(
         context=context,
         context_by_keyword=context_by_keyword,
         parameters=tidy_schema(raw_schema),
+        context_type=context_type,
     )
 
 

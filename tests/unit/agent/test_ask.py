@@ -370,7 +370,11 @@ async def test_no_server_and_no_vllm_lists_the_ways_out(monkeypatch: pytest.Monk
         async with agent:
             pass
     hint = caught.value.hint or ""
-    assert "voxagent[serve]" in hint and "VOXAGENT_BASE_URL" in hint and "MISTRAL_API_KEY" in hint
+    assert (
+        "voxagent-voxtral[serve]" in hint
+        and "VOXAGENT_BASE_URL" in hint
+        and "MISTRAL_API_KEY" in hint
+    )
 
 
 async def test_conversation_saved_mid_session_loads_and_continues(tmp_path: Path) -> None:

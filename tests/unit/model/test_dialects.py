@@ -138,7 +138,7 @@ async def test_mistral_transcription_uses_its_transcription_model_and_the_sdk_fi
     monkeypatch.setenv("MISTRAL_API_KEY", SECRET)
     # The hosted API serves both; this stand-in serves the transcription model only.
     async with ScriptedServer(
-        transcripts=[Reply.text("hello")], model="voxtral-mini-latest", validate=False
+        transcripts=[Reply.text("hello")], model="voxtral-mini-transcribe-3", validate=False
     ) as server:
         async with ModelClient(
             server.base_url, model="voxtral-small-latest", dialect="mistral"
@@ -146,7 +146,7 @@ async def test_mistral_transcription_uses_its_transcription_model_and_the_sdk_fi
             text = await client.transcribe(clip, language="fr")
     assert text == "hello"
     [request] = server.transcriptions
-    assert request.fields["model"] == "voxtral-mini-latest"  # not the chat model
+    assert request.fields["model"] == "voxtral-mini-transcribe-3"  # Voxtral 3, not the chat model
     known = set(AudioTranscriptionRequest.model_fields)
     assert set(request.fields) <= known, set(request.fields) - known
     AudioTranscriptionRequest.model_validate({**request.fields, "file_url": "https://x/a.wav"})

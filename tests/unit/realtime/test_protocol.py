@@ -18,6 +18,7 @@ from voxagent.model.realtime_protocol import (
     ServerDone,
     ServerError,
     ServerOther,
+    ServerSessionUpdated,
     realtime_error,
 )
 from voxagent.testing.realtime_server import RealtimeTestServer
@@ -105,7 +106,8 @@ def test_mistral_parse_reads_sdk_built_server_messages() -> None:
     detail = mm.RealtimeTranscriptionErrorDetail(message="Invalid model", code=3001)
     error = mm.RealtimeTranscriptionError(error=detail).model_dump(by_alias=True)
     assert parse(error) == ServerError("3001", "Invalid model")
-    assert parse({"type": "session.updated", "session": {}}) == ServerOther("session.updated")
+    assert parse({"type": "session.updated", "session": {}}) == ServerSessionUpdated({})
+    assert parse({"type": "session.created", "session": {}}) == ServerOther("session.created")
 
 
 def test_realtime_error_has_a_hint_per_code() -> None:
