@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
+from voxagent.text import clean_text
 from voxagent.tools import ToolRegistry, ToolResult, tool, truncate
 
 
@@ -103,7 +104,8 @@ def test_echo_round_trips_any_json(value: Any) -> None:
     check(result)
     assert not result.is_error
     if isinstance(value, str):
-        assert result.content == value[:500]  # a str goes to the model as is
+        # A str goes to the model as is, through clean_text (a NUL would break requests).
+        assert result.content == clean_text(value)[:500]
     elif "... [truncated " not in result.content:  # a capped text is no longer JSON
         assert json.loads(result.content) == value
     else:
