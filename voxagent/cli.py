@@ -215,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument(
         "--mic", action="store_true", help="require a microphone (else a missing one is a warning)"
     )
+    from voxagent.web.command import add_parser as add_web_parser
+
+    add_web_parser(sub)
     return parser
 
 
@@ -645,7 +648,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         args = parser.parse_args(argv)
         if args.command is None:
             parser.error(
-                "choose a command: run, serve, transcribe, devices or doctor "
+                "choose a command: run, serve, transcribe, devices, doctor or web "
                 "(`voxagent COMMAND --help` says more)"
             )
     except SystemExit as exc:  # argparse already printed the usage error
@@ -669,6 +672,10 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
                 return cmd_devices()
             case "doctor":
                 return await cmd_doctor(args)
+            case "web":
+                from voxagent.web.command import cmd_web
+
+                return await cmd_web(args, err)
         raise UsageError(f"unknown command {args.command!r}")
 
     try:
