@@ -27,7 +27,7 @@ from starlette.websockets import WebSocket
 
 from voxagent.web import protocol as p
 from voxagent.web.agents import VisitorAgents
-from voxagent.web.visitor import Visitor, VisitorSettings
+from voxagent.web.visitor import Visitor, VisitorSettings, refuse
 
 __all__ = ["LOOPBACK_HOSTS", "create_app"]
 
@@ -101,7 +101,8 @@ def create_app(
             return
         if len(visitors) >= max_visitors:
             await ws.accept()
-            await Visitor(ws, agents, settings, number, notice)._fail(
+            await refuse(
+                ws,
                 f"the server already has its {max_visitors} visitors",
                 "ServerFull",
                 "try again later (the operator can raise --max-visitors)",

@@ -94,8 +94,13 @@ class WebSocketSource:
             pass  # closed: the client has gone, nobody listens
 
     def close(self) -> None:
-        """The client has gone: iteration ends once what was queued is read."""
+        """The client has gone: a running iteration ends once what was queued is read.
+
+        With no iteration running, what was queued is dropped: nobody is listening any more.
+        """
         self._send.close()
+        if not self._iterating:
+            self._receive.close()
 
     def __aiter__(self) -> AsyncIterator[Frame]:
         return self._frames()
@@ -112,6 +117,7 @@ class WebSocketSource:
                 try:
                     chunk = await self._receive.receive()
                 except (anyio.EndOfStream, anyio.ClosedResourceError):
+                    self._receive.close()
                     break
                 if self._dropped_samples:
                     # The dropped audio still took time: later frames keep their place. A

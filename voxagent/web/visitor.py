@@ -31,7 +31,7 @@ from voxagent.web import protocol as p
 from voxagent.web.agents import VisitorAgent, VisitorAgents
 from voxagent.web.source import MAX_FRAME_BYTES, WebSocketSource
 
-__all__ = ["Visitor", "VisitorSettings"]
+__all__ = ["Visitor", "VisitorSettings", "refuse"]
 
 logger = logging.getLogger("voxagent.web")
 
@@ -117,10 +117,10 @@ class Visitor:
         await self.ws.accept()
         hello = await self._hello()
         self.mode = hello.mode
-        agent = self.agents.new()
-        self.agent = agent
         started = False
         try:
+            agent = self.agents.new()
+            self.agent = agent
             # Leaving this block (the visitor left, or was sent away) closes the agent: its
             # running turn, its client, its tasks.
             async with agent:
@@ -298,12 +298,23 @@ class Visitor:
 
     async def _fail(self, message: str, error_type: str, hint: str | None, close_code: int) -> None:
         """Tell the client what went wrong (one error line), then close; never raises."""
-        text = p.encode_error(message, error_type, hint=hint, recoverable=False)
-        try:
-            await self._send_text(text)
-            with anyio.fail_after(_SEND_TIMEOUT_S):
-                # A close reason is at most 123 bytes of UTF-8.
-                reason = message.encode()[:120].decode(errors="ignore")
-                await self.ws.close(code=close_code, reason=reason)
-        except (_Closed, WebSocketDisconnect, OSError, RuntimeError, TimeoutError):
-            pass
+        async with self._send_lock:
+            await refuse(self.ws, message, error_type, hint, close_code)
+
+
+async def refuse(
+    ws: WebSocket, message: str, error_type: str, hint: str | None, close_code: int
+) -> None:
+    """Send one `error` line (not recoverable) on an accepted websocket, then close it.
+
+    Never raises: a client that is already gone, or does not read, is simply let go.
+    """
+    text = p.encode_error(message, error_type, hint=hint, recoverable=False)
+    # A close reason is at most 123 bytes of UTF-8.
+    reason = message.encode()[:120].decode(errors="ignore")
+    try:
+        with anyio.fail_after(_SEND_TIMEOUT_S):
+            await ws.send_text(text)
+            await ws.close(code=close_code, reason=reason)
+    except (WebSocketDisconnect, OSError, RuntimeError, TimeoutError):
+        pass
