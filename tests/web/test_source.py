@@ -29,9 +29,8 @@ async def _fed(source: WebSocketSource, *messages: bytes) -> list[Frame]:
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(consume)
-        await (
-            anyio.lowlevel.checkpoint()
-        )  # the iteration is running, as listen() is before audio comes
+        # The iteration is running, as listen() is before audio comes.
+        await anyio.lowlevel.checkpoint()
         for message in messages:
             source.feed(message)
         source.close()
@@ -158,9 +157,7 @@ async def test_real_speech_fed_as_browser_frames_is_one_utterance(speech_pcm: by
         for i in range(0, len(speech_pcm), 640):
             source.feed(speech_pcm[i : i + 640])
             if i % (640 * 50) == 0:
-                await (
-                    anyio.lowlevel.checkpoint()
-                )  # let the consumer keep up, as a paced client would
+                await anyio.lowlevel.checkpoint()  # the consumer keeps up, as with a paced client
         source.close()
     assert len(found) == 1
     # "Front center" starts after 0.5 s of silence and lasts about 1.4 s.
