@@ -675,7 +675,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
             case "web":
                 from voxagent.web.command import cmd_web
 
-                return await cmd_web(args, err)
+                return await cmd_web(args, err, UsageError)
         raise UsageError(f"unknown command {args.command!r}")
 
     try:

@@ -78,34 +78,38 @@ def is_loopback(host: str) -> bool:
         return False  # a name: it may resolve to anything
 
 
-async def cmd_web(args: argparse.Namespace, say: Callable[[str], None]) -> int:
+async def cmd_web(
+    args: argparse.Namespace,
+    say: Callable[[str], None],
+    usage_error: Callable[[str], Exception] = ValueError,
+) -> int:
     """Run `voxagent web` until interrupted.
 
     Args:
         args: The parsed command line.
         say: Prints one line for the operator (stderr).
+        usage_error: Makes the exception the command line reports as a usage error (exit 2);
+            passed in by `voxagent.cli`, whose class is `__main__`'s own under `python -m`.
 
     Raises:
-        UsageError: A mistake in the command line.
+        Exception: A mistake in the command line, made by `usage_error`.
         ConfigurationError: The app, the extra or the address cannot be used.
     """
-    from voxagent.cli import UsageError, check_tool_choice
-
     _require_extra()
     remote = not is_loopback(args.host)
     if remote and not args.allow_remote:
-        raise UsageError(
+        raise usage_error(
             f"--host {args.host} is not a loopback address: anyone who can reach it could talk "
             "to the agent and run its tools; add --allow-remote to do it anyway (a token is "
             "then required), or forward the port instead (ssh -L)"
         )
     for flag, value in (("--max-visitors", args.max_visitors), ("--max-tokens", args.max_tokens)):
         if value is not None and value < 1:
-            raise UsageError(f"{flag} must be at least 1")
+            raise usage_error(f"{flag} must be at least 1")
     if args.request_timeout is not None and not 0 < args.request_timeout < float("inf"):
-        raise UsageError("--request-timeout must be a number of seconds greater than 0")
+        raise usage_error("--request-timeout must be a number of seconds greater than 0")
     if bool(args.captions_model) != bool(args.captions_url):
-        raise UsageError("--captions-model and --captions-url go together")
+        raise usage_error("--captions-model and --captions-url go together")
     token = args.token or os.environ.get(TOKEN_ENV) or None
     if remote and token is None:
         token = secrets.token_urlsafe(24)
@@ -115,7 +119,7 @@ async def cmd_web(args: argparse.Namespace, say: Callable[[str], None]) -> int:
     try:
         source = load_app(args.app)
     except ConfigurationError as exc:
-        raise UsageError(f"{exc.message}" + (f" ({exc.hint})" if exc.hint else "")) from None
+        raise usage_error(f"{exc.message}" + (f" ({exc.hint})" if exc.hint else "")) from None
     agents = VisitorAgents(
         source,
         AgentOverrides(
@@ -129,11 +133,16 @@ async def cmd_web(args: argparse.Namespace, say: Callable[[str], None]) -> int:
         ),
     )
     example = agents.new()
-    if args.tool_choice:
-        check_tool_choice(args.tool_choice, agents.tool_names)
+    choice = args.tool_choice
+    if choice and choice not in ("auto", "none", "required", *agents.tool_names):
+        offered = ", ".join(agents.tool_names) or "none: the app has no tools"
+        raise usage_error(
+            f"--tool-choice {choice!r} is neither auto, none, required nor a tool of the app "
+            f"(its tools: {offered})"
+        )
     if not (example.base_url or os.environ.get("VOXAGENT_BASE_URL")):
         # Agent(base_url=None) would start a vLLM server of its own for each visitor.
-        raise UsageError(
+        raise usage_error(
             "no server to talk to: pass --base-url http://HOST:PORT/v1 (or set "
             "VOXAGENT_BASE_URL) for a running Voxtral server (`voxagent serve` starts one), or "
             "--base-url https://api.mistral.ai/v1 with MISTRAL_API_KEY set"
@@ -149,6 +158,8 @@ async def cmd_web(args: argparse.Namespace, say: Callable[[str], None]) -> int:
         max_visitors=args.max_visitors,
         log=say,
     )
+    if not 0 <= args.port <= 65535:
+        raise usage_error(f"--port {args.port} is not a port number (0-65535; 0 picks a free one)")
     with _bound(args.host, args.port) as sock:
         port = sock.getsockname()[1]
         shown = f"[{args.host.strip('[]')}]" if ":" in args.host else args.host
@@ -180,10 +191,6 @@ def _require_extra() -> None:
 
 @contextlib.contextmanager
 def _bound(host: str, port: int) -> Iterator[socket.socket]:
-    if not 0 <= port <= 65535:
-        from voxagent.cli import UsageError
-
-        raise UsageError(f"--port {port} is not a port number (0-65535; 0 picks a free one)")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
         sock = socket.create_server((host.strip("[]"), port), family=family)
