@@ -6,8 +6,10 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 
-# 1. Debian packages: the real capture path (PulseAudio + PortAudio) and test speech (espeak-ng, sox).
+# 1. Debian packages: the real capture path (PulseAudio + PortAudio) and test speech (espeak-ng, sox),
+#    and the browser the `voxagent web` tests drive (Chromium, with a font for its screenshots).
 DEBS="pulseaudio pulseaudio-utils libportaudio2 libasound2-plugins alsa-utils espeak-ng sox libsndfile1"
+DEBS="$DEBS chromium fonts-dejavu-core"
 missing=""
 for p in $DEBS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -150,6 +150,9 @@ def scripted() -> Iterator[Any]:
             server: ScriptedServer = stack.enter_context(manager)
             return server
 
+        start.other = lambda server: stack.enter_context(  # type: ignore[attr-defined]
+            portal.wrap_async_context_manager(server)
+        )
         yield start
 
 
@@ -321,6 +324,30 @@ def test_the_page_hears_real_speech_shows_the_tool_call_and_streams_the_answer(
     keep = os.environ.get("VOXAGENT_WEB_SCREENSHOT")
     if keep:
         shutil.copyfile(shot, keep)
+
+
+def test_live_captions_show_while_the_visitor_speaks(chromium: Any, scripted: Any) -> None:
+    from voxagent.testing.realtime_server import RealtimeTestServer
+
+    captions = scripted.other(RealtimeTestServer(script=[[" Front", " centre", "."]]))
+    model = scripted([Reply.text("Centre it is.")])
+    with voxagent_web(
+        "--base-url",
+        model.base_url,
+        "--captions-url",
+        captions.base_url,
+        "--captions-model",
+        captions.model,
+    ) as web:
+        v = visit(chromium, web)
+        connected_with_microphone(v)
+        v.page.wait_for_selector(".latency", timeout=WAIT_MS)
+        you = v.page.inner_text(".bubble.you")
+        v.close()
+    assert model.errors == []
+    assert you == "you\nFront centre."  # the caption became the turn's text on the page
+    # The captions came from the audio the page sent: the server received real appends.
+    assert any(m.get("type") == "input_audio_buffer.append" for m in captions.received)
 
 
 def test_a_confirmation_is_answered_with_the_page_buttons(chromium: Any, scripted: Any) -> None:

@@ -244,7 +244,7 @@ function youBubble() {
 }
 
 function setYouText(bubble, text) {
-  bubble.replaceChildren(el("span", "who", "you"), document.createTextNode(text));
+  bubble.replaceChildren(el("span", "who", "you"), document.createTextNode(text.trim()));
 }
 
 function currentTurnEl() {
