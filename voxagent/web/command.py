@@ -154,7 +154,7 @@ async def cmd_web(
     app = create_app(
         agents,
         settings=VisitorSettings(token=token),
-        allowed_hosts=None if remote else LOOPBACK_HOSTS,
+        allowed_hosts=None if remote else (*LOOPBACK_HOSTS, args.host.strip("[]")),
         max_visitors=args.max_visitors,
         log=say,
     )
