@@ -354,7 +354,7 @@ function latency(event) {
     if (seconds === undefined) continue;
     legend.append(el("span", "key seg " + name), el("span", "stage " + name, `${label} ${ms(seconds)}`));
   }
-  legend.append(el("span", "stage total", `total ${ms(total)}`));
+  legend.append(el("span", "key seg rest"), el("span", "stage total", `total ${ms(total)}`));
   box.append(bar, legend);
   target.el.append(box);
   scrollDown();
@@ -375,7 +375,7 @@ function stopSpeaking() {
 
 async function startMicrophone() {
   if (!window.isSecureContext || !navigator.mediaDevices) {
-    showError("This browser allows the microphone only on https:// or http://localhost pages",
+    showError("This browser allows the microphone only on secure pages (https, or localhost)",
       "serve the page on loopback and forward the port (ssh -L), or put it behind https");
     return;
   }
