@@ -156,6 +156,24 @@ def scripted() -> Iterator[Any]:
         yield start
 
 
+def by_content(user_turn: Reply, after_tool: Reply, later: Reply | None = None) -> Any:
+    """Answer by what a request holds, not by its place in line.
+
+    A listen session may send a turn's request early, at a pause inside the utterance ("Front
+    ... center" has one), and throw the answer away when the speaker goes on (speculation): an
+    ordered script would lose a reply to it. `later` answers turns after the first.
+    """
+
+    def respond(request: dict[str, Any]) -> Reply:
+        messages = request["messages"]
+        if messages[-1]["role"] == "tool":
+            return after_tool
+        users = sum(1 for m in messages if m["role"] == "user")
+        return user_turn if users == 1 or later is None else later
+
+    return respond
+
+
 @dataclass
 class WebProcess:
     """A running `voxagent web` command."""
@@ -186,9 +204,9 @@ class WebProcess:
 
 
 @contextlib.contextmanager
-def voxagent_web(*options: str) -> Iterator[WebProcess]:
-    """Run `voxagent web examples/smart_home.py --port 0 OPTIONS` until the block ends."""
-    command = [sys.executable, "-m", "voxagent.cli", "web", str(APP), "--port", "0", *options]
+def voxagent_web(*options: str, app: Path | str = APP) -> Iterator[WebProcess]:
+    """Run `voxagent web APP --port 0 OPTIONS` (the smart-home example) until the block ends."""
+    command = [sys.executable, "-m", "voxagent.cli", "web", str(app), "--port", "0", *options]
     process = subprocess.Popen(
         command,
         stdin=subprocess.DEVNULL,
@@ -283,10 +301,11 @@ def test_the_page_hears_real_speech_shows_the_tool_call_and_streams_the_answer(
     chromium: Any, scripted: Any, tmp_path: Path
 ) -> None:
     model = scripted(
-        [
+        [],
+        default=by_content(
             Reply.tool_call("set_light", {"room": "kitchen", "on": True}),
             Reply.text("The kitchen light is on.", chunk_size=3, chunk_delay=0.04),
-        ]
+        ),
     )
     with voxagent_web("--base-url", model.base_url) as web:
         v = visit(chromium, web)
@@ -330,7 +349,7 @@ def test_live_captions_show_while_the_visitor_speaks(chromium: Any, scripted: An
     from voxagent.testing.realtime_server import RealtimeTestServer
 
     captions = scripted.other(RealtimeTestServer(script=[[" Front", " centre", "."]]))
-    model = scripted([Reply.text("Centre it is.")])
+    model = scripted([], default=Reply.text("Centre it is."))
     with voxagent_web(
         "--base-url",
         model.base_url,
@@ -351,7 +370,12 @@ def test_live_captions_show_while_the_visitor_speaks(chromium: Any, scripted: An
 
 
 def test_a_confirmation_is_answered_with_the_page_buttons(chromium: Any, scripted: Any) -> None:
-    model = scripted([Reply.tool_call("unlock_front_door", {}), Reply.text("The door is open.")])
+    model = scripted(
+        [],
+        default=by_content(
+            Reply.tool_call("unlock_front_door", {}), Reply.text("The door is open.")
+        ),
+    )
     with voxagent_web("--base-url", model.base_url) as web:
         v = visit(chromium, web)
         connected_with_microphone(v)
@@ -409,14 +433,15 @@ def test_barge_in_stops_the_speech_at_once_and_cancels_the_turn(
     # The first turn says something, then waits on a slow model: the recording, heard again
     # 4.9 s after it began, barges in.
     model = scripted(
-        [
+        [],
+        default=by_content(
             Reply(
                 content="Let me see.",
                 calls=(ScriptedCall("set_light", {"room": "kitchen", "on": True}),),
             ),
             Reply.text("too late", delay=60),
-        ],
-        default=Reply.text("Yes?"),
+            later=Reply.text("Yes?"),
+        ),
     )
     with voxagent_web("--base-url", model.base_url) as web:
         v = visit(chromium_looping, web)
@@ -436,16 +461,40 @@ def test_barge_in_stops_the_speech_at_once_and_cancels_the_turn(
     assert ["speak", "Yes?"] in log[cancelled:]
 
 
-def test_two_visitors_at_once_and_a_tab_closed_mid_turn(chromium: Any, scripted: Any) -> None:
-    model = scripted(
-        [
-            Reply.text("never seen", delay=60),  # the first visitor's turn: they leave first
-            Reply.tool_call("set_light", {"room": "bedroom", "on": True}),
-            Reply.text("Bedroom on."),
-            Reply.text("Hello, third visitor."),
-        ]
-    )
-    with voxagent_web("--base-url", model.base_url) as web:
+NUMBERED_APP = """
+import itertools, sys
+sys.path.insert(0, {examples!r})
+from smart_home import Home, set_light, unlock_front_door
+from voxagent import Agent
+
+_numbers = itertools.count()  # 0: the check at start-up, then each visitor in turn
+
+
+def make_agent():
+    return Agent(tools=[set_light, unlock_front_door], deps=Home(),
+                 instructions=f"You are assistant {{next(_numbers)}}.")
+"""
+
+
+def test_two_visitors_at_once_and_a_tab_closed_mid_turn(
+    chromium: Any, scripted: Any, tmp_path: Path
+) -> None:
+    app = tmp_path / "numbered.py"
+    app.write_text(NUMBERED_APP.format(examples=str(ROOT / "examples")))
+
+    def respond(request: dict[str, Any]) -> Reply:
+        text = str(request["messages"])
+        if "You are assistant 1." in text:  # the first visitor: they leave mid-turn
+            return Reply.text("never seen", delay=60)
+        if "You are assistant 2." in text:
+            return by_content(
+                Reply.tool_call("set_light", {"room": "bedroom", "on": True}),
+                Reply.text("Bedroom on."),
+            )(request)
+        return Reply.text("Hello, third visitor.")
+
+    model = scripted([], default=respond)
+    with voxagent_web("--base-url", model.base_url, app=f"{app}:make_agent") as web:
         leaving = visit(chromium, web)
         connected_with_microphone(leaving)
         leaving.page.wait_for_selector(".turn", timeout=WAIT_MS)

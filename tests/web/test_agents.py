@@ -19,7 +19,7 @@ def test_every_agent_option_is_handled_when_an_agent_is_made_for_a_visitor() -> 
     # A new Agent option must be passed on to visitors' agents (or left out on purpose) in
     # VisitorAgents._clone, and listed in CLONED_PARAMETERS; this fails until it is.
     options = set(inspect.signature(Agent.__init__).parameters) - {"self"}
-    assert options == CLONED_PARAMETERS
+    assert options - CLONED_PARAMETERS == set()
 
 
 def test_each_visitor_gets_a_new_conversation_and_a_copy_of_the_deps(example_app: Path) -> None:

@@ -91,10 +91,17 @@ async def web_server(
     made: list[Agent[Any]] = []
 
     def make() -> Agent[Any]:
+        # Numbered (0: the check at start-up, then each visitor), so a scripted model can tell
+        # whose request it answers.
         agent = (
             factory()
             if factory is not None
-            else Agent(base_url=base_url, tools=[set_light, unlock_door], deps=Home())
+            else Agent(
+                base_url=base_url,
+                tools=[set_light, unlock_door],
+                deps=Home(),
+                instructions=f"You are assistant {len(made)}.",
+            )
         )
         made.append(agent)
         return agent
@@ -151,6 +158,20 @@ async def speak(ws: ClientConnection, pcm: bytes) -> None:
         await anyio.sleep(0.003)
 
 
+def by_content(user_turn: Reply, after_tool: Reply) -> Callable[[dict[str, Any]], Reply]:
+    """Answer by what a request holds, not by its place in line.
+
+    A listen session may send a turn's request early, at a pause inside the utterance, and
+    throw the answer away when the speaker goes on (speculation): an ordered script would lose
+    a reply to it.
+    """
+
+    def respond(request: dict[str, Any]) -> Reply:
+        return after_tool if request["messages"][-1]["role"] == "tool" else user_turn
+
+    return respond
+
+
 def _fields(kind: type[Any]) -> set[str]:
     return {"type"} | {f.name for f in dataclasses.fields(kind)}
 
@@ -159,11 +180,11 @@ def _fields(kind: type[Any]) -> set[str]:
 
 
 async def test_a_spoken_turn_streams_every_event_in_the_jsonl_shapes(speech_pcm: bytes) -> None:
-    script = [
+    script = by_content(
         Reply.tool_call("set_light", {"room": "kitchen", "on": True}),
         Reply.text("The kitchen light is on.", chunk_size=5),
-    ]
-    async with ScriptedServer(script) as model, web_server(model.base_url) as web:
+    )
+    async with ScriptedServer(default=script) as model, web_server(model.base_url) as web:
         async with visitor(web) as ws:
             ready = await until(ws, "ready")
             assert ready["tools"] == ["set_light", "unlock_door"]
@@ -207,8 +228,8 @@ async def test_a_spoken_turn_streams_every_event_in_the_jsonl_shapes(speech_pcm:
 async def test_a_button_answers_the_confirmation_and_a_wrong_call_id_answers_nothing(
     speech_pcm: bytes, approved: bool
 ) -> None:
-    script = [Reply.tool_call("unlock_door", {}), Reply.text("Done.")]
-    async with ScriptedServer(script) as model, web_server(model.base_url) as web:
+    script = by_content(Reply.tool_call("unlock_door", {}), Reply.text("Done."))
+    async with ScriptedServer(default=script) as model, web_server(model.base_url) as web:
         async with visitor(web) as ws:
             await until(ws, "ready")
             await speak(ws, speech_pcm)
@@ -263,7 +284,7 @@ async def test_push_to_talk_takes_what_is_sent_while_the_button_is_down(
 
 
 async def test_switching_modes_restarts_listening_in_the_other_mode(speech_pcm: bytes) -> None:
-    async with ScriptedServer([Reply.text("Hands-free again.")]) as model:
+    async with ScriptedServer(default=Reply.text("Hands-free again.")) as model:
         async with web_server(model.base_url) as web, visitor(web) as ws:
             await until(ws, "ready")
             assert (await until(ws, "mode"))["mode"] == "hands_free"
@@ -283,18 +304,19 @@ async def test_two_visitors_have_separate_conversations_and_one_leaving_mid_turn
 ) -> None:
     leaving_request = anyio.Event()
 
-    async def slow(request: dict[str, Any]) -> Reply:
-        leaving_request.set()
-        await anyio.sleep(60)  # the visitor leaves long before this answer
-        return Reply.text("never seen")
+    async def respond(request: dict[str, Any]) -> Reply:
+        messages = request["messages"]
+        if "You are assistant 2." in json.dumps(messages):  # the visitor who leaves
+            leaving_request.set()
+            await anyio.sleep(60)  # they are gone long before this answer
+            return Reply.text("never seen")
+        if messages[-1]["role"] == "tool":
+            return Reply.text("Bedroom on.")
+        if sum(1 for m in messages if m["role"] == "user") == 1:
+            return Reply.tool_call("set_light", {"room": "bedroom", "on": True})
+        return Reply.text("Still here.")
 
-    script: list[Any] = [
-        slow,
-        Reply.tool_call("set_light", {"room": "bedroom", "on": True}),
-        Reply.text("Bedroom on."),
-        Reply.text("Still here."),
-    ]
-    async with ScriptedServer(script) as model, web_server(model.base_url) as web:
+    async with ScriptedServer(default=respond) as model, web_server(model.base_url) as web:
         async with visitor(web) as staying:
             await until(staying, "ready")
             async with visitor(web) as leaving:
@@ -351,7 +373,7 @@ async def test_a_visitor_whose_agent_cannot_start_is_told_and_the_server_stays_u
 async def test_a_failing_visitor_does_not_disturb_another(speech_pcm: bytes) -> None:
     calls = 0
 
-    async with ScriptedServer([Reply.text("Fine.")]) as model:
+    async with ScriptedServer(default=Reply.text("Fine.")) as model:
 
         def factory() -> Agent[Any]:
             nonlocal calls

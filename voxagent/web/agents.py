@@ -33,8 +33,8 @@ from voxagent.web.approvals import ButtonAnswers
 
 __all__ = ["AgentOverrides", "VisitorAgent", "VisitorAgents", "load_app"]
 
-# Every parameter of Agent.__init__ that `_clone` passes on or replaces on purpose. A test
-# compares it with the signature, so a new Agent option cannot be silently dropped for visitors.
+# Every parameter of Agent.__init__ that `_clone` passes on or replaces on purpose. A test checks
+# the signature has no other, so a new Agent option cannot be silently dropped for visitors.
 CLONED_PARAMETERS = frozenset(
     {
         "model",
@@ -64,9 +64,12 @@ CLONED_PARAMETERS = frozenset(
         "slow_tool_after",
         "slow_tool_notice",
         "request_timeout",
+        "speculate",
         "clock",
     }
 )
+# Options of newer Agents, copied as attributes when the app's agent has them.
+_COPIED_IF_PRESENT = ("speculate",)
 
 
 class VisitorAgent(Agent[Any]):
@@ -232,6 +235,9 @@ class VisitorAgents:
         if o.max_tokens is not None:
             settings = replace(settings, max_tokens=o.max_tokens)
         agent.settings = settings
+        for name in _COPIED_IF_PRESENT:
+            if hasattr(template, name):
+                setattr(agent, name, getattr(template, name))
         return agent
 
 

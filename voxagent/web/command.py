@@ -132,7 +132,6 @@ async def cmd_web(
             captions_model=args.captions_model,
         ),
     )
-    example = agents.new()
     choice = args.tool_choice
     if choice and choice not in ("auto", "none", "required", *agents.tool_names):
         offered = ", ".join(agents.tool_names) or "none: the app has no tools"
@@ -140,7 +139,7 @@ async def cmd_web(
             f"--tool-choice {choice!r} is neither auto, none, required nor a tool of the app "
             f"(its tools: {offered})"
         )
-    if not (example.base_url or os.environ.get("VOXAGENT_BASE_URL")):
+    if not (args.base_url or agents.example.base_url or os.environ.get("VOXAGENT_BASE_URL")):
         # Agent(base_url=None) would start a vLLM server of its own for each visitor.
         raise usage_error(
             "no server to talk to: pass --base-url http://HOST:PORT/v1 (or set "
