@@ -85,6 +85,7 @@ async def web_server(
     base_url: str,
     *,
     factory: Callable[[], Agent[Any]] | None = None,
+    template: Agent[Any] | None = None,
     token: str | None = None,
     max_visitors: int = 16,
 ) -> AsyncIterator[Web]:
@@ -106,7 +107,7 @@ async def web_server(
         made.append(agent)
         return agent
 
-    agents = VisitorAgents(make)
+    agents = VisitorAgents(template if template is not None else make)
     log: list[str] = []
     app = create_app(
         agents, settings=VisitorSettings(token=token), max_visitors=max_visitors, log=log.append
@@ -390,6 +391,39 @@ async def test_a_failing_visitor_does_not_disturb_another(speech_pcm: bytes) -> 
                     assert "the app's database is gone" in failed["message"]
                 await speak(first, speech_pcm)
                 assert (await until(first, "turn_completed"))["text"] == "Fine."
+
+
+class FragileDeps:
+    """App state whose copy for a visitor fails after the first few: an unexpected bug."""
+
+    copies = 0
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FragileDeps:
+        FragileDeps.copies += 1
+        if FragileDeps.copies == 3:  # the check at start-up, the first visitor, then this one
+            raise RuntimeError("copy failed")
+        return FragileDeps()
+
+
+async def test_an_unexpected_failure_is_one_line_for_that_visitor_only(speech_pcm: bytes) -> None:
+    async with ScriptedServer(default=Reply.text("Fine.")) as model:
+        template = Agent(base_url=model.base_url, deps=FragileDeps())
+        async with web_server(model.base_url, template=template) as web:
+            async with visitor(web) as first:
+                await until(first, "ready")
+                async with visitor(web) as second:
+                    error, code = await _refusal(second)
+                await speak(first, speech_pcm)
+                assert (await until(first, "turn_completed"))["text"] == "Fine."
+            assert await web.health() == {"ok": True, "visitors": 0}
+    assert error == {
+        "type": "error",
+        "message": "the server failed: RuntimeError",
+        "error_type": "InternalError",
+        "hint": "reload the page; the server's log has the details",
+        "recoverable": False,
+    }
+    assert code == 1011
 
 
 async def test_past_max_visitors_a_visitor_is_asked_to_come_back_later() -> None:
