@@ -450,7 +450,7 @@ async def _refusal(ws: ClientConnection) -> tuple[dict[str, Any], int]:
     return error, closed.value.rcvd.code
 
 
-@pytest.mark.parametrize("given", [None, "wrong-token", "s3cret-token-but-longer"])
+@pytest.mark.parametrize("given", [None, "wrong-token", "s3cret-token-but-longer", "\ud800"])
 async def test_a_missing_or_wrong_token_is_refused_with_a_clear_message(given: str | None) -> None:
     async with ScriptedServer() as model, web_server(model.base_url, token="s3cret-token") as web:
         async with visitor(web, token=given) as ws:

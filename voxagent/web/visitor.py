@@ -102,6 +102,9 @@ class Visitor:
             await self._serve()
         except _Closed:
             pass
+        except VoxagentError as exc:
+            logger.warning("visitor %d: %s", self.number, exc.message)
+            await self._fail(exc.message, type(exc).__name__, exc.hint, p.CLOSE_SERVER_ERROR)
         except Exception as exc:
             logger.error("visitor %d: unexpected failure", self.number, exc_info=exc)
             await self._fail(
@@ -194,7 +197,9 @@ class Visitor:
         if expected is None:
             return True
         # Constant time: the comparison must not tell an attacker how much of a guess was right.
-        return hmac.compare_digest((given or "").encode(), expected.encode())
+        # surrogatepass: JSON can carry lone surrogates, which strict UTF-8 would raise on.
+        given_bytes = (given or "").encode("utf-8", "surrogatepass")
+        return hmac.compare_digest(given_bytes, expected.encode("utf-8", "surrogatepass"))
 
     # ---------------------------------------------------------------- receive
 
