@@ -25,6 +25,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from voxagent import Agent, RunContext, tool
 from voxagent import events as ev
 from voxagent.audio.convert import float_to_pcm16
+from voxagent.errors import ConfigurationError
 from voxagent.testing import Reply, ScriptedServer
 from voxagent.web.agents import VisitorAgents
 from voxagent.web.app import create_app
@@ -68,6 +69,7 @@ class Web:
     host: str
     log: list[str]
     made: list[Agent[Any]]
+    visitors: list[Agent[Any]] = field(default_factory=list)  # the agents visitors were given
 
     @property
     def ws_url(self) -> str:
@@ -108,6 +110,14 @@ async def web_server(
         return agent
 
     agents = VisitorAgents(template if template is not None else make)
+    given: list[Agent[Any]] = []
+    new = agents.new
+
+    def recording() -> Any:
+        given.append(new())
+        return given[-1]
+
+    agents.new = recording  # type: ignore[method-assign]
     log: list[str] = []
     app = create_app(
         agents, settings=VisitorSettings(token=token), max_visitors=max_visitors, log=log.append
@@ -117,7 +127,7 @@ async def web_server(
     async with anyio.create_task_group() as tg:
         tg.start_soon(_serve, app, sock)
         try:
-            yield Web(f"127.0.0.1:{port}", log, made)
+            yield Web(f"127.0.0.1:{port}", log, made, given)
         finally:
             tg.cancel_scope.cancel()
     sock.close()
@@ -337,6 +347,11 @@ async def test_two_visitors_have_separate_conversations_and_one_leaving_mid_turn
                 # Polled like a monitor would: the endpoint is what is under test.
                 while (await web.health())["visitors"] != 1:  # noqa: ASYNC110
                     await anyio.sleep(0.05)
+            # Their agent is closed (its client gone); the staying visitor's is still up.
+            assert web.visitors[1].deps is web.made[2].deps
+            with pytest.raises(ConfigurationError, match="not started"):
+                _ = web.visitors[1].client
+            assert web.visitors[0].client is not None
             await speak(staying, speech_pcm)
             second = await until(staying, "turn_completed")
             assert second["text"] == "Still here."
