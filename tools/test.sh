@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 log() { printf '\n==> %s\n' "$*" >&2; }
 
 # 1. Debian packages: the real capture path (PulseAudio + PortAudio), test speech (espeak-ng, sox),
-#    and a real browser for the eval's HTML report (chromium, run headless).
+#    and a real browser, run headless, for the eval's HTML report and the `voxagent web` tests
+#    (Chromium, with a font for its screenshots).
 DEBS="pulseaudio pulseaudio-utils libportaudio2 libasound2-plugins alsa-utils espeak-ng sox libsndfile1"
-DEBS="$DEBS chromium"
+DEBS="$DEBS chromium fonts-dejavu-core"
 missing=""
 for p in $DEBS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

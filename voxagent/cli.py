@@ -247,6 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     from voxagent.eval.command import add_eval_parser  # argparse only: light to import
 
     add_eval_parser(sub)
+    from voxagent.web.command import add_parser as add_web_parser
+
+    add_web_parser(sub)
     return parser
 
 
@@ -710,7 +713,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         args = parser.parse_args(argv)
         if args.command is None:
             parser.error(
-                "choose a command: run, serve, transcribe, devices, doctor or eval "
+                "choose a command: run, serve, transcribe, devices, doctor, eval or web "
                 "(`voxagent COMMAND --help` says more)"
             )
     except SystemExit as exc:  # argparse already printed the usage error
@@ -738,6 +741,10 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
                 from voxagent.eval.command import cmd_eval
 
                 return await cmd_eval(args)
+            case "web":
+                from voxagent.web.command import cmd_web
+
+                return await cmd_web(args, err, UsageError)
         raise UsageError(f"unknown command {args.command!r}")
 
     try:
