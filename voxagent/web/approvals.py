@@ -10,16 +10,12 @@ answers nothing. The model cannot press a button: clicks come only from the visi
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
-from voxagent.approval import ApprovalRequest
+from voxagent.approval import Approval, ApprovalRequest, Denied
 
 __all__ = ["ButtonAnswers"]
-
-Approval = Callable[[ApprovalRequest], Awaitable[bool]]
 
 
 class ButtonAnswers:
@@ -47,10 +43,10 @@ class ButtonAnswers:
     def either(self, voice: Approval) -> Approval:
         """An approval that takes the first answer: `voice`'s, or a click for the same call."""
 
-        async def approve(request: ApprovalRequest) -> bool:
+        async def approve(request: ApprovalRequest) -> bool | Denied:
             send, receive = anyio.create_memory_object_stream[bool](max_buffer_size=1)
             self._waiting[request.call_id] = send
-            decided: list[bool] = []
+            decided: list[bool | Denied] = []
             try:
                 async with anyio.create_task_group() as tg:
 
@@ -74,6 +70,6 @@ class ButtonAnswers:
                 self._waiting.pop(request.call_id, None)
                 send.close()
                 receive.close()
-            return bool(decided) and decided[0]
+            return decided[0] if decided else False
 
         return approve
