@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from voxagent.audio.clip import AudioClip
     from voxagent.conversation import Budget, Conversation
     from voxagent.model import ModelClient
+    from voxagent.model.admission import Admission
     from voxagent.model.realtime import RealtimeTranscriber
 
 __all__ = ["Agent", "Speaker", "TurnResult"]
@@ -129,6 +130,9 @@ class Agent(Generic[DepsT]):
         request_timeout: Seconds one model request may take in all (connecting, retries and
             reading the whole answer, streamed or not); past it the turn fails with a
             `ModelTimeoutError`. None: 300 s, with 10 s to connect and 120 s between reads.
+        admission: A limit on model requests in flight shared by the agents given the same
+            one (`voxagent.model.Admission`): over it, requests wait first come, first served;
+            the wait is `timings["admission"]`. None: no limit.
         clock: Monotonic clock in seconds (injected in tests).
     """
 
@@ -163,6 +167,7 @@ class Agent(Generic[DepsT]):
         slow_tool_notice: str = "One moment, I'm still working on it.",
         request_timeout: float | None = None,
         clock: Callable[[], float] = anyio.current_time,
+        admission: Admission | None = None,
     ) -> None:
         if max_tool_rounds < 0:
             raise ConfigurationError(
@@ -204,6 +209,7 @@ class Agent(Generic[DepsT]):
         self._api_key = api_key
         self._dialect = dialect
         self._clock = clock
+        self._admission = admission
         self._client: ModelClient | None = None
         self._budget: Budget | None = None
         self._stack: contextlib.AsyncExitStack | None = None
@@ -267,6 +273,7 @@ class Agent(Generic[DepsT]):
                 api_key=self._api_key,
                 http_client=self._http_client,
                 timeout=self.request_timeout,
+                admission=self._admission,
             )
             await stack.enter_async_context(client)
             info = await client.resolve_model()

@@ -160,6 +160,7 @@ class _Stats:
     model_s: float = 0.0
     tools_s: float = 0.0
     first_token_s: float | None = None
+    admission_s: float = 0.0
     rounds: int = 0
     records: list[ToolCallRecord] = field(default_factory=list)
 
@@ -240,6 +241,8 @@ async def run_turn(env: TurnEnv, user: TurnInput, turn_id: int, emit: Emit) -> T
     timings.update(model=stats.model_s, tools=stats.tools_s, total=total)
     if stats.first_token_s is not None:
         timings["first_token"] = stats.first_token_s
+    if env.client.admission is not None:
+        timings["admission"] = stats.admission_s  # waited for the process's request limit
     result = TurnResult(
         turn_id=turn_id,
         text=final_text,
@@ -258,6 +261,7 @@ async def run_turn(env: TurnEnv, user: TurnInput, turn_id: int, emit: Emit) -> T
                 "prompt_tokens": stats.usage.prompt_tokens,
                 "completion_tokens": stats.usage.completion_tokens,
                 "total_tokens": stats.usage.total_tokens,
+                "cached_tokens": stats.usage.cached_tokens,
             },
         )
     )
@@ -295,6 +299,7 @@ async def _round(
         "top_p": env.settings.top_p,
         "max_tokens": env.settings.max_tokens,
         "seed": env.settings.seed,
+        "session": env.conversation.session_key,
     }
     request_started = env.clock()
     tools_window: list[float] = []
@@ -436,6 +441,7 @@ def _record(env: TurnEnv, outcome: _Round, stats: _Stats, error: Exception | Non
     if response is not None:
         if response.usage is not None:
             stats.usage = stats.usage + response.usage
+        stats.admission_s += response.admission_s
         if not outcome.text and response.text:
             outcome.parts[:] = [clean_text(response.text)]
         # Calls the stream announced only at the end (or a non-stream answer) are all dispatched

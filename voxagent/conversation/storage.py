@@ -1,9 +1,10 @@
 """Saving a conversation to one JSON file, and loading it back with full validation.
 
 Format (version 1): `{"format": "voxagent.conversation", "version": 1, "instructions": ...,
-"turns": [...]}`; each turn has a `kind` (user, assistant, tool_result). Audio is stored inline as
-base64 so that one file is the whole conversation: it can be moved, copied or attached without
-losing its audio, and it is replaced atomically as one unit. The price is size: base64 adds a
+"session_key": ..., "turns": [...]}` (`session_key` optional); each turn has a `kind` (user,
+assistant, tool_result). Audio is stored inline as base64 so that one file is the whole
+conversation: it can be moved, copied or attached without losing its audio, and it is replaced
+atomically as one unit. The price is size: base64 adds a
 third, about 2.5 MB per minute of 16 kHz 16-bit WAV.
 
 Writes go to a temporary file in the same directory, then `os.replace`, so a crash leaves either
@@ -119,6 +120,8 @@ class _Saved(_Model):
     format: Literal["voxagent.conversation"]
     version: int
     instructions: str | None = None
+    # Optional: files written before session keys existed load with a fresh key.
+    session_key: str | None = None
     turns: list[Annotated[_User | _Assistant | _Result, Field(discriminator="kind")]]
 
 
@@ -161,6 +164,7 @@ def conversation_to_dict(conversation: Conversation) -> dict[str, Any]:
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
         "instructions": conversation.instructions,
+        "session_key": conversation.session_key,
         "turns": [_turn_to_dict(turn) for turn in conversation.turns],
     }
 
@@ -245,7 +249,8 @@ def conversation_from_dict(data: Any, *, clock: Callable[[], float]) -> Conversa
             f"({error.error_count()} problem(s))",
             hint=_HINT,
         ) from error
-    conversation = Conversation(saved.instructions, clock=clock)  # cleans the instructions
+    # Cleans the instructions; checks the session key (it goes into a header).
+    conversation = Conversation(saved.instructions, clock=clock, session_key=saved.session_key)
     for index, model in enumerate(saved.turns):
         # _restore is private to the conversation, and storage is part of it.
         conversation._restore(_turn_from_model(model, index))
