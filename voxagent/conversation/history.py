@@ -83,6 +83,8 @@ class Conversation:
         self._turns: list[Turn] = []
         self._ids: set[str] = set()
         self._answered: set[str] = set()
+        # What the last request compacted: kept compacted so the next request extends it.
+        self._floor: tuple[int, int] = (0, 0)
 
     @property
     def session_key(self) -> str:
@@ -280,8 +282,12 @@ class Conversation:
             ConversationError: No user turn yet, or the last turn is the assistant's answer.
             ContextLengthError: The newest turn alone does not fit the context.
         """
-        plan = make_plan(self._turns, self.instructions, budget or Budget(), tools)
-        return render_plan(plan, self.instructions, dialect)
+        plan = make_plan(
+            self._turns, self.instructions, budget or Budget(), tools, floor=self._floor
+        )
+        messages = render_plan(plan, self.instructions, dialect)
+        self._floor = plan.floor
+        return messages
 
     def check_fits(
         self,
@@ -307,7 +313,7 @@ class Conversation:
             ContextLengthError: The turn alone does not fit; its hint says how much audio does.
         """
         candidate = UserTurn(clean_text(text) if text else None, audio, None, 0.0)
-        make_plan([*self._turns, candidate], self.instructions, budget, tools)
+        make_plan([*self._turns, candidate], self.instructions, budget, tools, floor=self._floor)
 
     def audio_to_transcribe(
         self, budget: Budget, tools: list[dict[str, Any]] | None = None
@@ -319,7 +325,9 @@ class Conversation:
         """
         if not any(isinstance(t, UserTurn) for t in self._turns):
             return []
-        now = make_plan(self._turns, self.instructions, budget, tools, strict=False)
+        now = make_plan(
+            self._turns, self.instructions, budget, tools, strict=False, floor=self._floor
+        )
         ahead = make_plan(
             self._turns,
             self.instructions,
@@ -328,6 +336,7 @@ class Conversation:
             audio_slack=_LOOKAHEAD_AUDIO,
             token_slack=_LOOKAHEAD_TOKENS,
             strict=False,
+            floor=self._floor,
         )
         sent = {id(t) for t in now.compacted()} | {
             id(block.user) for block in now.blocks[now.start :] if block.user is not None

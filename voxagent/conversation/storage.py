@@ -122,6 +122,8 @@ class _Saved(_Model):
     instructions: str | None = None
     # Optional: files written before session keys existed load with a fresh key.
     session_key: str | None = None
+    # [start, audio_from] of the last request (what stays compacted); optional like the key.
+    compacted: list[Annotated[int, Field(ge=0, le=1 << 31)]] | None = None
     turns: list[Annotated[_User | _Assistant | _Result, Field(discriminator="kind")]]
 
 
@@ -165,6 +167,7 @@ def conversation_to_dict(conversation: Conversation) -> dict[str, Any]:
         "version": FORMAT_VERSION,
         "instructions": conversation.instructions,
         "session_key": conversation.session_key,
+        "compacted": list(conversation._floor),
         "turns": [_turn_to_dict(turn) for turn in conversation.turns],
     }
 
@@ -254,6 +257,13 @@ def conversation_from_dict(data: Any, *, clock: Callable[[], float]) -> Conversa
     for index, model in enumerate(saved.turns):
         # _restore is private to the conversation, and storage is part of it.
         conversation._restore(_turn_from_model(model, index))
+    if saved.compacted is not None:
+        if len(saved.compacted) != 2:
+            raise ConversationError(
+                "Not a valid saved conversation: compacted: expected [start, audio_from]",
+                hint=_HINT,
+            )
+        conversation._floor = (saved.compacted[0], saved.compacted[1])
     return conversation
 
 
