@@ -1,12 +1,15 @@
 """Many sessions in one process: today's shared client against admission and aiohttp, side by side.
 
     python tools/bench_scale.py [--sizes 500,1000] [--reps 3] [--admit 16] [--json OUT]
+                                [--base DIR]   # DIR: `git archive BASE | tar -x -C DIR`
 
 Runs measurement 6 (`tools/bench/scale.py`: N entered Agents sharing one httpx client, 5 audio
 turns each of a 3 s clip against a scripted server answering after 50 ms) once per variant, size
 and repetition, each in a fresh process, the variants' order rotated from one repetition to the
 next so background load hits them alike. Prints a Markdown table of medians over repetitions,
-with each variant's ratio to `shared` (what voxagent did before `Admission`).
+with each variant's ratio to `shared` (what voxagent did before `Admission`). With `--base`,
+variant `today` is the base checkout's own code and benchmark (its `tools/bench/scale.py`, its
+`voxagent`), run in the same rotation.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,18 +27,42 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent / "bench"))
 from common import median, run_worker  # after the path
 
-VARIANTS = ("shared", "admission", "aiohttp", "aiohttp+admission")
+VARIANTS = ("today", "shared", "admission", "aiohttp", "aiohttp+admission")
 
 
-def measure(sizes: list[int], reps: dict[int, int], admit: int) -> list[dict[str, Any]]:
+def _base_worker(base: Path, size: int) -> Any:
+    """The base checkout's own measurement 6 (its code, its benchmark)."""
+    out = subprocess.run(
+        [sys.executable, str(base / "tools" / "bench" / "scale.py"), str(size)],
+        capture_output=True,
+        text=True,
+        cwd=base,
+        env={**os.environ, "PYTHONPATH": str(base)},
+        timeout=900,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"base scale.py {size} failed:\n{out.stderr[-3000:]}")
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    return {**figures, "variant": "today", "admission_p50": None}
+
+
+def measure(
+    sizes: list[int], reps: dict[int, int], admit: int, base: Path | None
+) -> list[dict[str, Any]]:
     """Every run's figures, in the order they ran."""
     os.environ["VOXAGENT_BENCH_ADMIT"] = str(admit)
+    variants = VARIANTS if base is not None else VARIANTS[1:]
     runs: list[dict[str, Any]] = []
     for size in sizes:
         for rep in range(reps[size]):
-            order = VARIANTS[rep % len(VARIANTS) :] + VARIANTS[: rep % len(VARIANTS)]
+            order = variants[rep % len(variants) :] + variants[: rep % len(variants)]
             for variant in order:
-                figures = run_worker("scale", str(size), variant, timeout=900)
+                if variant == "today":
+                    assert base is not None
+                    figures = _base_worker(base, size)
+                else:
+                    figures = run_worker("scale", str(size), variant, timeout=900)
                 figures["rep"] = rep
                 runs.append(figures)
                 print(
@@ -51,12 +79,13 @@ def table(runs: list[dict[str, Any]]) -> str:
     """Medians per size and variant, ratios to `shared` of the same size."""
     lines = [
         "| N | variant | loop lag p99 | RSS/session | turns/s | turn p50 / p99 | admission "
-        "wait p50 | errors | lag vs shared | runs |",
+        "wait p50 | errors | lag vs today | runs |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     sizes = sorted({r["sessions"] for r in runs})
     for size in sizes:
-        base = [r["lag_p99"] for r in runs if r["sessions"] == size and r["variant"] == "shared"]
+        reference = "today" if any(r["variant"] == "today" for r in runs) else "shared"
+        base = [r["lag_p99"] for r in runs if r["sessions"] == size and r["variant"] == reference]
         for variant in VARIANTS:
             mine = [r for r in runs if r["sessions"] == size and r["variant"] == variant]
             if not mine:
@@ -81,12 +110,13 @@ def main() -> int:
     parser.add_argument("--reps", default="3,1", help="repetitions per size, comma-separated")
     parser.add_argument("--admit", type=int, default=16, help="Admission(max_in_flight)")
     parser.add_argument("--json", type=Path, default=None, help="write every run's figures here")
+    parser.add_argument("--base", type=Path, default=None, help="a base checkout: variant today")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     counts = [int(r) for r in args.reps.split(",")]
     reps = {size: counts[min(i, len(counts) - 1)] for i, size in enumerate(sizes)}
     started = time.time()
-    runs = measure(sizes, reps, args.admit)
+    runs = measure(sizes, reps, args.admit, args.base.resolve() if args.base else None)
     if args.json:
         args.json.write_text(json.dumps(runs, indent=1))
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())

