@@ -210,7 +210,9 @@ async def test_session_key_keeps_a_conversation_on_one_replica_and_its_prefix_ca
     # Affinity: all ten requests on one replica, none on the other.
     assert sorted(sticky.served) == [0, TURNS]
     # Compaction (the 6th and 9th clips push older audio into text, three at a time) is the
-    # only time history changes; every other request extends the previous one.
+    # only time history changes; every other request extends the previous one. (The agent's
+    # background transcripts cannot change it either: vllm-router 0.1.17 refuses multipart
+    # transcription requests, so compacted clips keep their placeholder.)
     assert sticky.extends == [False, True, True, True, True, False, True, True, False, True]
     # ... and the replica serves the previous prompt from its cache (block-granular: vLLM's
     # CPU backend caches whole 128-token blocks).
