@@ -48,11 +48,15 @@ def _base_worker(base: Path, size: int) -> Any:
 
 
 def measure(
-    sizes: list[int], reps: dict[int, int], admit: int, base: Path | None
+    sizes: list[int],
+    reps: dict[int, int],
+    admit: int,
+    base: Path | None,
+    only: tuple[str, ...] = VARIANTS,
 ) -> list[dict[str, Any]]:
     """Every run's figures, in the order they ran."""
     os.environ["VOXAGENT_BENCH_ADMIT"] = str(admit)
-    variants = VARIANTS if base is not None else VARIANTS[1:]
+    variants = tuple(v for v in only if v != "today" or base is not None)
     runs: list[dict[str, Any]] = []
     for size in sizes:
         for rep in range(reps[size]):
@@ -111,12 +115,14 @@ def main() -> int:
     parser.add_argument("--admit", type=int, default=16, help="Admission(max_in_flight)")
     parser.add_argument("--json", type=Path, default=None, help="write every run's figures here")
     parser.add_argument("--base", type=Path, default=None, help="a base checkout: variant today")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="which, comma-separated")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     counts = [int(r) for r in args.reps.split(",")]
     reps = {size: counts[min(i, len(counts) - 1)] for i, size in enumerate(sizes)}
     started = time.time()
-    runs = measure(sizes, reps, args.admit, args.base.resolve() if args.base else None)
+    only = tuple(v for v in args.variants.split(",") if v in VARIANTS)
+    runs = measure(sizes, reps, args.admit, args.base.resolve() if args.base else None, only)
     if args.json:
         args.json.write_text(json.dumps(runs, indent=1))
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
