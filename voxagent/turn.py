@@ -187,6 +187,7 @@ class _Stats:
     model_s: float = 0.0
     tools_s: float = 0.0
     first_token_s: float | None = None
+    admission_s: float = 0.0
     rounds: int = 0
     records: list[ToolCallRecord] = field(default_factory=list)
     # Results of read-only calls a speculation ran, for this turn's identical calls.
@@ -292,6 +293,8 @@ async def run_turn(env: TurnEnv, user: TurnInput, turn_id: int, emit: Emit) -> T
     timings.update(model=stats.model_s, tools=stats.tools_s, total=total)
     if stats.first_token_s is not None:
         timings["first_token"] = stats.first_token_s
+    if env.client.admission is not None:
+        timings["admission"] = stats.admission_s  # waited for the process's request limit
     result = TurnResult(
         turn_id=turn_id,
         text=final_text,
@@ -310,6 +313,7 @@ async def run_turn(env: TurnEnv, user: TurnInput, turn_id: int, emit: Emit) -> T
                 "prompt_tokens": stats.usage.prompt_tokens,
                 "completion_tokens": stats.usage.completion_tokens,
                 "total_tokens": stats.usage.total_tokens,
+                "cached_tokens": stats.usage.cached_tokens,
             },
         )
     )
@@ -317,9 +321,15 @@ async def run_turn(env: TurnEnv, user: TurnInput, turn_id: int, emit: Emit) -> T
 
 
 def request_options(
-    settings: ModelSettings, specs: list[dict[str, Any]] | None, tool_choice: str
+    settings: ModelSettings,
+    specs: list[dict[str, Any]] | None,
+    tool_choice: str,
+    session: str | None = None,
 ) -> dict[str, Any]:
-    """The options of a chat request (everything but the messages), as the loop sends them."""
+    """The options of a chat request (everything but the messages), as the loop sends them.
+
+    `session` is the conversation's session key (sent so a router keeps it on one replica).
+    """
     return {
         "tools": specs,
         "tool_choice": tool_choice if specs else None,
@@ -328,6 +338,7 @@ def request_options(
         "top_p": settings.top_p,
         "max_tokens": settings.max_tokens,
         "seed": settings.seed,
+        "session": session,
     }
 
 
@@ -339,7 +350,8 @@ def _adopt(
         return None
     specs = env.registry.to_openai() or None
     messages = env.conversation.render(env.client.dialect, budget=env.budget, tools=specs)
-    if speculation.matches(messages, request_options(env.settings, specs, tool_choice)):
+    options = request_options(env.settings, specs, tool_choice, env.conversation.session_key)
+    if speculation.matches(messages, options):
         return messages, speculation
     speculation.cancel()
     return None
@@ -381,7 +393,7 @@ async def _round(
     else:
         messages = env.conversation.render(env.client.dialect, budget=env.budget, tools=specs)
     outcome = _Round()
-    options = request_options(env.settings, specs, tool_choice)
+    options = request_options(env.settings, specs, tool_choice, env.conversation.session_key)
     request_started = env.clock()
     tools_window: list[float] = []
     notices: set[str] = set()
@@ -538,6 +550,7 @@ def _record(env: TurnEnv, outcome: _Round, stats: _Stats, error: Exception | Non
     if response is not None:
         if response.usage is not None:
             stats.usage = stats.usage + response.usage
+        stats.admission_s += response.admission_s
         if not outcome.text and response.text:
             outcome.parts[:] = [clean_text(response.text)]
         # Calls the stream announced only at the end (or a non-stream answer) are all dispatched

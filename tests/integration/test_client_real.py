@@ -219,7 +219,9 @@ async def test_budget_keeps_six_audio_turns_under_the_limit(vllm_chat_server: An
             max_audio_items=5, max_tokens=vllm_chat_server.max_model_len, reserve_tokens=16
         )
         messages = conversation.render(client.dialect, budget=budget)
-        assert _audio_parts(messages) == 5  # the oldest clip became text
+        # Past the limit, compaction takes a step of three (Budget.step): the three oldest clips
+        # became text, so the next two turns extend this request instead of changing it.
+        assert _audio_parts(messages) == 3
         response = await client.chat(messages, temperature=0.0, max_tokens=16)
     assert isinstance(response.text, str)
 

@@ -21,7 +21,7 @@ from voxagent.distribution import DISTRIBUTION, SOURCE, pip_install
 ROOT = Path(__file__).resolve().parents[2]
 # `pip install ARGS`, up to the end of the line or of the inline code span.
 PIP_INSTALL = re.compile(r"pip install ([^`\n]+)")
-OTHER_PACKAGES = ("mlx-audio", "{package}")
+OTHER_PACKAGES = ("mlx-audio", "vllm-router", "{package}")  # not ours, on purpose
 
 
 def documents() -> list[Path]:

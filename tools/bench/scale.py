@@ -1,15 +1,23 @@
 """Measurement 6: N concurrent sessions in one process (run as a worker, one process per N).
 
-    python tools/bench/scale.py N      # prints one JSON line
+    python tools/bench/scale.py N [VARIANT]      # prints one JSON line
 
 Each session is an entered `Agent` doing 5 audio turns (3 s clips) against the scripted server
 process, which answers after 50 ms. All sessions share one httpx client (as a server would).
 A monitor task measures event-loop lag (how late a 5 ms sleep wakes up) and samples RSS.
+
+Variants (compared side by side by `tools/bench_scale.py`):
+- `shared` (the default, what measurement 6 always measured): httpx's own pool, one connection
+  per session allowed, no admission limit;
+- `admission`: the same client behind `Admission(ADMIT)`, its pool sized to match;
+- `aiohttp`: httpx with httpx-aiohttp's `AiohttpTransport` (aiohttp's pool), no limit;
+- `aiohttp+admission`: both.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -20,6 +28,24 @@ from common import MODEL, Row, clip_wav, median, ms, p99, rss_bytes, server_proc
 
 TURNS = 5
 TICK = 0.005
+ADMIT = int(os.environ.get("VOXAGENT_BENCH_ADMIT", "16"))
+VARIANTS = ("shared", "admission", "aiohttp", "aiohttp+admission")
+
+
+def _client(sessions: int, variant: str) -> tuple[httpx.AsyncClient, Any]:
+    """The shared client and the admission limit (or None) a variant runs with."""
+    from voxagent.model import Admission
+
+    limited = variant.endswith("admission")
+    size = ADMIT if limited else sessions
+    limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+    admission = Admission(ADMIT) if limited else None
+    if variant.startswith("aiohttp"):
+        from httpx_aiohttp import AiohttpTransport
+
+        transport = AiohttpTransport(limits=limits)
+        return httpx.AsyncClient(timeout=300, transport=transport), admission
+    return httpx.AsyncClient(timeout=300, limits=limits), admission
 
 
 async def _monitor(lags: list[float], peak: list[int], stop: anyio.Event) -> None:
@@ -34,18 +60,20 @@ async def _monitor(lags: list[float], peak: list[int], stop: anyio.Event) -> Non
             last_rss = now
 
 
-async def run(sessions: int) -> dict[str, Any]:
+async def run(sessions: int, variant: str = "shared") -> dict[str, Any]:
     """Run `sessions` concurrent sessions; return the figures."""
     from voxagent import Agent
 
     wav = str(clip_wav(3.0))
     latencies: list[float] = []
     errors: list[str] = []
+    waits: list[float] = []
     with server_process("scale") as base_url:
-        limits = httpx.Limits(max_connections=sessions, max_keepalive_connections=sessions)
-        async with httpx.AsyncClient(timeout=300, limits=limits) as client:
+        client, admission = _client(sessions, variant)
+        async with client:
+            options: dict[str, Any] = {"http_client": client, "admission": admission}
             # Warm up imports, the connection code and one agent, then take the baseline.
-            async with Agent(model=MODEL, base_url=base_url, http_client=client) as warm:
+            async with Agent(model=MODEL, base_url=base_url, **options) as warm:
                 await warm.ask(audio=wav)
             baseline = rss_bytes()
             lags: list[float] = []
@@ -54,11 +82,12 @@ async def run(sessions: int) -> dict[str, Any]:
 
             async def session() -> None:
                 try:
-                    async with Agent(model=MODEL, base_url=base_url, http_client=client) as agent:
+                    async with Agent(model=MODEL, base_url=base_url, **options) as agent:
                         for _ in range(TURNS):
                             started = time.perf_counter()
                             result = await agent.ask(audio=wav)
                             latencies.append(time.perf_counter() - started)
+                            waits.append(result.timings.get("admission", 0.0))
                             assert result.text == "OK.", result.text
                 except Exception as exc:  # counted and reported, never hidden
                     errors.append(f"{type(exc).__name__}: {exc}")
@@ -72,7 +101,9 @@ async def run(sessions: int) -> dict[str, Any]:
                 wall = time.perf_counter() - started
                 stop.set()
     return {
+        "variant": variant,
         "sessions": sessions,
+        "admission_p50": median(waits) if waits else None,
         "turns": len(latencies),
         "throughput": len(latencies) / wall,
         "p50": median(latencies) if latencies else None,
@@ -107,4 +138,7 @@ def rows(results: list[dict[str, Any]]) -> list[Row]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(anyio.run(run, int(sys.argv[1]))))
+    variant = sys.argv[2] if len(sys.argv) > 2 else "shared"
+    if variant not in VARIANTS:
+        raise SystemExit(f"unknown variant {variant!r}; one of {', '.join(VARIANTS)}")
+    print(json.dumps(anyio.run(run, int(sys.argv[1]), variant)))

@@ -118,12 +118,20 @@ class Budget:
         max_tokens: The server's `max_model_len`; None means no token limit.
         reserve_tokens: Room kept free for the answer.
         counter: Counts text tokens; None uses `estimate_tokens`.
+        compaction_step: How many older clips become text at once when a request would carry
+            more than `max_audio_items`; None: about half the limit (3 of 5). Compacting in
+            steps keeps the requests between two compactions extensions of one byte-stable
+            prefix, which the server's prefix cache serves instead of computing it again.
+        compaction_margin: When the token limit forces compaction, the share of the room
+            (`max_tokens - reserve_tokens - tools`) freed beyond the limit, for the same reason.
     """
 
     max_audio_items: int = 5
     max_tokens: int | None = None
     reserve_tokens: int = 1024
     counter: TokenCounter | None = None
+    compaction_step: int | None = None
+    compaction_margin: float = 0.25
 
     def __post_init__(self) -> None:
         if self.max_audio_items < 1:
@@ -136,6 +144,25 @@ class Budget:
                 f"Budget.reserve_tokens must not be negative, got {self.reserve_tokens}",
                 hint="Use 0 or more tokens of room for the answer.",
             )
+        if self.compaction_step is not None and not (
+            1 <= self.compaction_step <= self.max_audio_items
+        ):
+            raise ConfigurationError(
+                f"Budget.compaction_step must be 1..max_audio_items, got {self.compaction_step}",
+                hint="1 compacts one clip at a time; None picks about half the audio limit.",
+            )
+        if not 0.0 <= self.compaction_margin < 1.0:
+            raise ConfigurationError(
+                f"Budget.compaction_margin must be in [0, 1), got {self.compaction_margin}",
+                hint="0 compacts only what the limit requires; 0.25 frees a quarter more.",
+            )
+
+    @property
+    def step(self) -> int:
+        """Clips compacted at once when the audio limit is exceeded."""
+        if self.compaction_step is not None:
+            return self.compaction_step
+        return max(1, (self.max_audio_items + 1) // 2)
 
     @property
     def count(self) -> TokenCounter:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+import secrets
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,6 +31,26 @@ __all__ = ["Conversation"]
 # audio_to_transcribe looks this far ahead: two more spoken turns of up to 30 s, with replies.
 _LOOKAHEAD_AUDIO = 2
 _LOOKAHEAD_TOKENS = 2 * (audio_tokens(30.0) + 200)
+_SESSION_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+
+
+def new_session_key() -> str:
+    """A fresh random session key (22 URL-safe characters, 128 bits)."""
+    return secrets.token_urlsafe(16)
+
+
+def check_session_key(key: object) -> str:
+    """Return `key` when it is a valid session key; raise `ConversationError` otherwise.
+
+    A key travels in an HTTP header (`X-Session-ID`): 1-128 characters of letters, digits and
+    `_ . : -`, so no value can split or inject a header.
+    """
+    if not isinstance(key, str) or _SESSION_KEY.fullmatch(key) is None:
+        raise ConversationError(
+            f"Invalid session key {key!r}",
+            hint="Use 1-128 characters of letters, digits, '_', '.', ':' or '-' (or None).",
+        )
+    return key
 
 
 class Conversation:
@@ -40,16 +62,44 @@ class Conversation:
     Args:
         instructions: The agent's instructions (system prompt), if any.
         clock: Returns the current time in seconds; stamps `created_at` on every turn.
+        session_key: The conversation's stable key for session affinity (sent as the
+            `X-Session-ID` header with every chat request, saved with the conversation); None
+            makes a random one.
+
+    Raises:
+        ConversationError: `session_key` is not 1-128 characters of `[A-Za-z0-9_.:-]`.
     """
 
     def __init__(
-        self, instructions: str | None = None, *, clock: Callable[[], float] = time.time
+        self,
+        instructions: str | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        session_key: str | None = None,
     ) -> None:
+        self.session_key = new_session_key() if session_key is None else session_key
         self._instructions = clean_text(instructions) if instructions else None
         self._clock = clock
         self._turns: list[Turn] = []
         self._ids: set[str] = set()
         self._answered: set[str] = set()
+        # What the last request compacted: kept compacted so the next request extends it.
+        self._floor: tuple[int, int] = (0, 0)
+
+    @property
+    def session_key(self) -> str:
+        """The conversation's key for session affinity: stable for its whole life, saved with it.
+
+        Every chat request of the conversation carries it as the `X-Session-ID` header, which
+        vllm-router's `consistent_hash` policy hashes to pick a replica (and vLLM itself reads as
+        the request's session id): all turns land on the replica that holds the conversation's
+        prefix in its cache. Set your own (a call id, a user id) to keep it across processes.
+        """
+        return self._session_key
+
+    @session_key.setter
+    def session_key(self, value: str) -> None:
+        self._session_key = check_session_key(value)
 
     @property
     def instructions(self) -> str | None:
@@ -232,8 +282,12 @@ class Conversation:
             ConversationError: No user turn yet, or the last turn is the assistant's answer.
             ContextLengthError: The newest turn alone does not fit the context.
         """
-        plan = make_plan(self._turns, self.instructions, budget or Budget(), tools)
-        return render_plan(plan, self.instructions, dialect)
+        plan = make_plan(
+            self._turns, self.instructions, budget or Budget(), tools, floor=self._floor
+        )
+        messages = render_plan(plan, self.instructions, dialect)
+        self._floor = plan.floor
+        return messages
 
     def render_next(
         self,
@@ -288,7 +342,7 @@ class Conversation:
             ContextLengthError: The turn alone does not fit; its hint says how much audio does.
         """
         candidate = UserTurn(clean_text(text) if text else None, audio, None, 0.0)
-        make_plan([*self._turns, candidate], self.instructions, budget, tools)
+        make_plan([*self._turns, candidate], self.instructions, budget, tools, floor=self._floor)
 
     def audio_to_transcribe(
         self, budget: Budget, tools: list[dict[str, Any]] | None = None
@@ -300,7 +354,9 @@ class Conversation:
         """
         if not any(isinstance(t, UserTurn) for t in self._turns):
             return []
-        now = make_plan(self._turns, self.instructions, budget, tools, strict=False)
+        now = make_plan(
+            self._turns, self.instructions, budget, tools, strict=False, floor=self._floor
+        )
         ahead = make_plan(
             self._turns,
             self.instructions,
@@ -309,6 +365,7 @@ class Conversation:
             audio_slack=_LOOKAHEAD_AUDIO,
             token_slack=_LOOKAHEAD_TOKENS,
             strict=False,
+            floor=self._floor,
         )
         sent = {id(t) for t in now.compacted()} | {
             id(block.user) for block in now.blocks[now.start :] if block.user is not None

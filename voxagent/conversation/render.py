@@ -79,6 +79,11 @@ class Plan:
     tokens: int
     limit: int | None
 
+    @property
+    def floor(self) -> tuple[int, int]:
+        """`(start, audio_from)`: what later plans of the same history keep compacted."""
+        return self.start, min(self.audio, default=len(self.blocks))
+
     def compacted(self) -> list[UserTurn]:
         """Audio user turns that are sent as text (not those dropped whole)."""
         return [
@@ -252,6 +257,7 @@ def make_plan(
     audio_slack: int = 0,
     token_slack: int = 0,
     strict: bool = True,
+    floor: tuple[int, int] = (0, 0),
 ) -> Plan:
     """Decide which audio travels as audio, which as text, and which old blocks are dropped.
 
@@ -259,15 +265,24 @@ def make_plan(
     the token limit, the oldest remaining audio becomes text, then the oldest blocks are
     dropped. The newest user turn (and what follows it) is never compacted.
 
+    Compaction is sticky and comes in steps, so that requests extend one another: what an
+    earlier request compacted (`floor`, from `Plan.floor`) stays compacted, and when more must
+    go, `Budget.step` clips go at once (down to `max_audio_items - step + 1`) and the token
+    budget is undercut by `Budget.compaction_margin`. Between two compactions every request is
+    the previous one plus the new turns, byte for byte.
+
     Args:
         turns: The history.
         instructions: The agent's instructions, if any.
         budget: The limits.
         tools: The tools sent with the request (their schemas use tokens too).
-        audio_slack: Plan for this many fewer audio items (to look ahead).
+        audio_slack: Plan as if this many more audio turns came, one by one (to look ahead:
+            what the coming compactions will turn into text).
         token_slack: Plan for this many fewer tokens (to look ahead).
         strict: Raise when the newest block alone does not fit; otherwise return the plan
             that keeps only it.
+        floor: `(start, audio_from)` of an earlier plan of the same history: blocks before
+            `start` stay dropped, audio of blocks before `audio_from` stays text.
 
     Raises:
         ConversationError: There is no user turn to answer.
@@ -282,8 +297,19 @@ def make_plan(
         )
     newest = users[-1]
     count = budget.count
+    first, audio_from = min(max(0, floor[0]), newest), max(0, floor[1])
     audio_blocks = [i for i in users if (user := blocks[i].user) is not None and user.audio]
-    kept = audio_blocks[-max(1, budget.max_audio_items - audio_slack) :]
+    kept = [i for i in audio_blocks if i >= max(first, audio_from) or i == newest]
+    # One step down, not one clip: the next `step - 1` turns then fit without compacting.
+    after = budget.max_audio_items - budget.step + 1
+    if len(kept) > budget.max_audio_items:
+        kept = kept[-after:]
+    coming = 0
+    for _ in range(audio_slack):  # looking ahead: the audio turns to come, one at a time
+        coming += 1
+        if len(kept) + coming > budget.max_audio_items:
+            kept = kept[len(kept) - max(0, after - coming) :]
+            coming = min(coming, after)
 
     as_audio = [_user_cost(b.user, True, count) for b in blocks]
     as_text = [_user_cost(b.user, False, count) for b in blocks]
@@ -296,24 +322,26 @@ def make_plan(
             for i in range(start, len(blocks))
         )
 
-    start = 0
+    start = first
     limit = None
     if budget.max_tokens is not None:
         tool_cost = tools_tokens(tools, count)
         limit = budget.max_tokens - budget.reserve_tokens - tool_cost - token_slack
-        while total(start) > limit:
+        goal = limit
+        if total(start) > limit:
+            goal = limit - int(budget.compaction_margin * max(0, limit))
+        while total(start) > goal:
             older = [i for i in kept if i != newest and i >= start]
             if older:
                 kept.remove(older[0])
             elif start < newest:
                 start += 1
-            elif strict:
-                raise _too_long(blocks[newest], total(start), budget, tool_cost)
             else:
                 break
-    return Plan(
-        tuple(blocks), results, start, frozenset(i for i in kept if i >= start), total(start), limit
-    )
+        if total(start) > limit and strict:
+            raise _too_long(blocks[newest], total(start), budget, tool_cost)
+    sent_audio = frozenset(i for i in kept if i >= start)
+    return Plan(tuple(blocks), results, start, sent_audio, total(start), limit)
 
 
 def _too_long(block: _Block, need: int, budget: Budget, tool_cost: int) -> ContextLengthError:

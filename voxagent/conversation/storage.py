@@ -1,10 +1,12 @@
 """Saving a conversation to one JSON file, and loading it back with full validation.
 
-Format (version 1): `{"format": "voxagent.conversation", "version": 1, "instructions": ...,
-"turns": [...]}`; each turn has a `kind` (user, assistant, tool_result). Audio is stored inline as
-base64 so that one file is the whole conversation: it can be moved, copied or attached without
-losing its audio, and it is replaced atomically as one unit. The price is size: base64 adds a
-third, about 2.5 MB per minute of 16 kHz 16-bit WAV.
+Format (version 2): `{"format": "voxagent.conversation", "version": 2, "instructions": ...,
+"session_key": ..., "compacted": [start, audio_from], "turns": [...]}`; version 1 (no session
+key, no compaction floor: both optional) still loads, and older readers refuse version 2 by its
+number rather than by its new fields. Each turn has a `kind` (user, assistant, tool_result).
+Audio is stored inline as base64 so that one file is the whole conversation: it can be moved,
+copied or attached without losing its audio, and it is replaced atomically as one unit. The price
+is size: base64 adds a third, about 2.5 MB per minute of 16 kHz 16-bit WAV.
 
 Writes go to a temporary file in the same directory, then `os.replace`, so a crash leaves either
 the old file or the new one. Loading validates the structure with pydantic and replays the turns
@@ -46,7 +48,8 @@ __all__ = [
 ]
 
 FORMAT_NAME = "voxagent.conversation"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+_READABLE_VERSIONS = (None, 1, FORMAT_VERSION)
 _HINT = "The file is truncated or was edited; restore it from a backup or start a new conversation."
 _AUDIO_HINT = (
     "That turn's audio is damaged or was edited: restore the file from a backup, or remove the"
@@ -119,6 +122,10 @@ class _Saved(_Model):
     format: Literal["voxagent.conversation"]
     version: int
     instructions: str | None = None
+    # Optional: files written before session keys existed load with a fresh key.
+    session_key: str | None = None
+    # [start, audio_from] of the last request (what stays compacted); optional like the key.
+    compacted: list[Annotated[int, Field(ge=0, le=1 << 31)]] | None = None
     turns: list[Annotated[_User | _Assistant | _Result, Field(discriminator="kind")]]
 
 
@@ -161,6 +168,8 @@ def conversation_to_dict(conversation: Conversation) -> dict[str, Any]:
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
         "instructions": conversation.instructions,
+        "session_key": conversation.session_key,
+        "compacted": list(conversation._floor),
         "turns": [_turn_to_dict(turn) for turn in conversation.turns],
     }
 
@@ -229,10 +238,10 @@ def conversation_from_dict(data: Any, *, clock: Callable[[], float]) -> Conversa
     """
     from voxagent.conversation.history import Conversation
 
-    if isinstance(data, dict) and data.get("version") not in (None, FORMAT_VERSION):
+    if isinstance(data, dict) and data.get("version") not in _READABLE_VERSIONS:
         raise ConversationError(
             f"Saved conversation has format version {data.get('version')!r}; "
-            f"this voxagent reads version {FORMAT_VERSION}",
+            f"this voxagent reads versions 1 and {FORMAT_VERSION}",
             hint="Load it with the voxagent version that wrote it, or upgrade voxagent.",
         )
     try:
@@ -245,10 +254,18 @@ def conversation_from_dict(data: Any, *, clock: Callable[[], float]) -> Conversa
             f"({error.error_count()} problem(s))",
             hint=_HINT,
         ) from error
-    conversation = Conversation(saved.instructions, clock=clock)  # cleans the instructions
+    # Cleans the instructions; checks the session key (it goes into a header).
+    conversation = Conversation(saved.instructions, clock=clock, session_key=saved.session_key)
     for index, model in enumerate(saved.turns):
         # _restore is private to the conversation, and storage is part of it.
         conversation._restore(_turn_from_model(model, index))
+    if saved.compacted is not None:
+        if len(saved.compacted) != 2:
+            raise ConversationError(
+                "Not a valid saved conversation: compacted: expected [start, audio_from]",
+                hint=_HINT,
+            )
+        conversation._floor = (saved.compacted[0], saved.compacted[1])
     return conversation
 
 

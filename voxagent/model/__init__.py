@@ -4,6 +4,7 @@
 ...     response = await client.chat([{"role": "user", "content": "Hello"}])
 """
 
+from voxagent.model.admission import Admission
 from voxagent.model.client import ModelClient
 from voxagent.model.dialects import MISTRAL, VLLM, Dialect, detect_dialect
 from voxagent.model.http_errors import ModelTimeoutError
@@ -22,6 +23,7 @@ from voxagent.model.types import (
 __all__ = [
     "MISTRAL",
     "VLLM",
+    "Admission",
     "ChatResponse",
     "Dialect",
     "ModelClient",

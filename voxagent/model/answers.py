@@ -133,7 +133,7 @@ def parse_usage(data: Any, source: str = "the server") -> Usage | None:
         return None
     if not isinstance(data, dict):
         raise malformed(source, "usage", data, "an object or null")
-    counts = []
+    counts: list[int] = []
     for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
         value = data.get(key)
         if value is None:
@@ -141,7 +141,23 @@ def parse_usage(data: Any, source: str = "the server") -> Usage | None:
         elif type(value) is not int or not 0 <= value <= _MAX_COUNT:
             raise malformed(source, f"usage.{key}", value, "a token count")
         counts.append(value)
-    return Usage(*counts)
+    prompt, completion, total = counts
+    return Usage(prompt, completion, total, _cached_tokens(data, source))
+
+
+def _cached_tokens(data: dict[str, Any], source: str) -> int:
+    """`prompt_tokens_details.cached_tokens`, 0 when the server does not report it."""
+    details = data.get("prompt_tokens_details")
+    if details is None:
+        return 0
+    if not isinstance(details, dict):
+        raise malformed(source, "usage.prompt_tokens_details", details, "an object or null")
+    value = details.get("cached_tokens")
+    if value is None:
+        return 0
+    if type(value) is not int or not 0 <= value <= _MAX_COUNT:
+        raise malformed(source, "usage.prompt_tokens_details.cached_tokens", value, "a token count")
+    return value
 
 
 def content_text(value: Any, source: str, path: str) -> str | None:

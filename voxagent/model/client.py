@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import os
+import re
 import ssl
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
-from contextlib import aclosing, contextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import aclosing, asynccontextmanager, contextmanager
 from types import TracebackType
 from typing import Any, Literal, Self
 from urllib.parse import urlsplit
@@ -25,6 +27,7 @@ from voxagent.errors import (
     ProtocolError,
     VoxagentError,
 )
+from voxagent.model.admission import Admission
 from voxagent.model.answers import MAX_ANSWER_CHARS, decode_json, parse_chat
 from voxagent.model.body import encode_body
 from voxagent.model.dialects import MISTRAL, VLLM, Dialect, detect_dialect
@@ -38,6 +41,9 @@ __all__ = ["ModelClient"]
 
 _DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=120.0, pool=10.0)
 _DEFAULT_TOTAL = 300.0
+SESSION_HEADER = "X-Session-ID"
+"""The header that carries a conversation's session key (vllm-router and vLLM both read it)."""
+_SESSION_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 
 
 @functools.cache
@@ -77,6 +83,8 @@ class ModelClient:
         max_answer_chars: The longest assistant text, and the longest arguments of each tool
             call, accepted in one answer, in characters (streamed or not); beyond it the
             request fails with `ProtocolError` at once (a stream is not read further).
+        admission: A limit on requests in flight, shared with other clients (see
+            `voxagent.model.Admission`); None sends every request at once.
 
     A base URL with credentials (`http://user:password@host/v1`) sends them as Basic
     authorization; `base_url`, messages and logs show the URL without them, and the key and
@@ -100,7 +108,9 @@ class ModelClient:
         clock: Callable[[], float] = anyio.current_time,
         max_response_bytes: int = 16 * 1024 * 1024,
         max_answer_chars: int = MAX_ANSWER_CHARS,
+        admission: Admission | None = None,
     ) -> None:
+        self.admission = admission
         self._redact = Redactor.for_connection(base_url, api_key)
         try:
             full_url = _normalise(base_url)
@@ -245,6 +255,7 @@ class ModelClient:
         max_tokens: int | None = None,
         seed: int | None = None,
         extra_body: dict[str, Any] | None = None,
+        session: str | None = None,
     ) -> ChatResponse:
         """Send one chat completion and return the whole assistant message.
 
@@ -258,7 +269,13 @@ class ModelClient:
             max_tokens: The cap on generated tokens.
             seed: Sampling seed (sent under the dialect's field name).
             extra_body: Fields merged last into the request body.
+            session: The conversation's session key, sent as the `X-Session-ID` header (a
+                router keeps the conversation on one replica with it); None sends none.
+
+        Raises:
+            ConfigurationError: `session` is not 1-128 characters of `[A-Za-z0-9_.:-]`.
         """
+        headers = _session_headers(session)
         body = await self._chat_body(
             messages,
             stream=False,
@@ -271,13 +288,14 @@ class ModelClient:
             seed=seed,
             extra_body=extra_body,
         )
-        with self._redacting(), telemetry.model_request(self, body) as request:
-            response, deadline = await self._post_chat(body)
-            url = str(response.url)
-            data = decode_json(await self._transport.read_body(response, deadline), url)
-            result = parse_chat(data, url, max_chars=self.max_answer_chars)
-            request.done(result)
-            return result
+        async with self._admitted() as waited, self._redacting_async():
+            with telemetry.model_request(self, body) as request:
+                response, deadline = await self._post_chat(body, headers)
+                url = str(response.url)
+                data = decode_json(await self._transport.read_body(response, deadline), url)
+                answer = parse_chat(data, url, max_chars=self.max_answer_chars)
+                request.done(answer)
+        return dataclasses.replace(answer, admission_s=waited) if waited else answer
 
     async def stream_chat(
         self,
@@ -291,6 +309,7 @@ class ModelClient:
         max_tokens: int | None = None,
         seed: int | None = None,
         extra_body: dict[str, Any] | None = None,
+        session: str | None = None,
     ) -> AsyncGenerator[StreamItem, None]:
         """Stream one chat completion: `TextDelta`s, `ToolCallReady`s, then one `StreamDone`.
 
@@ -301,6 +320,7 @@ class ModelClient:
         Raises:
             ProtocolError: malformed SSE, a non-JSON chunk, or a stream cut before it finished.
         """
+        headers = _session_headers(session)
         body = await self._chat_body(
             messages,
             stream=True,
@@ -313,51 +333,52 @@ class ModelClient:
             seed=seed,
             extra_body=extra_body,
         )
-        with self._redacting(), telemetry.model_request(self, body) as request:
-            response, deadline = await self._post_chat(body)
-            url = str(response.url)
-            decoder = SSEDecoder()
-            assembler = StreamAssembler(
-                max_text_chars=self.max_answer_chars,
-                max_argument_chars=self.max_answer_chars,
-                source=url,
-                tool_names=_tool_names(tools),
-            )
-            done = False
-            try:
-                async with aclosing(self._transport.iter_bytes(response, deadline)) as chunks:
-                    async for part in chunks:
-                        payloads = decoder.feed(part)
-                        if not payloads:
-                            # A part of blank lines or keep-alive comments: nothing to hand
-                            # on, so nothing else would let the event loop run other tasks.
-                            await anyio.lowlevel.checkpoint()
-                        for payload in payloads:
-                            if done:
-                                continue
+        async with self._admitted() as waited:
+            with self._redacting(), telemetry.model_request(self, body) as request:
+                response, deadline = await self._post_chat(body, headers)
+                url = str(response.url)
+                decoder = SSEDecoder()
+                assembler = StreamAssembler(
+                    max_text_chars=self.max_answer_chars,
+                    max_argument_chars=self.max_answer_chars,
+                    source=url,
+                    tool_names=_tool_names(tools),
+                )
+                done = False
+                try:
+                    async with aclosing(self._transport.iter_bytes(response, deadline)) as chunks:
+                        async for part in chunks:
+                            payloads = decoder.feed(part)
+                            if not payloads:
+                                # A part of blank lines or keep-alive comments: nothing to hand
+                                # on, so nothing else would let the event loop run other tasks.
+                                await anyio.lowlevel.checkpoint()
+                            for payload in payloads:
+                                if done:
+                                    continue
+                                if payload.strip() == "[DONE]":
+                                    done = True
+                                    continue
+                                for item in assembler.feed(decode_json(payload, url)):
+                                    yield item
+                        for payload in decoder.close():
                             if payload.strip() == "[DONE]":
                                 done = True
-                                continue
-                            for item in assembler.feed(decode_json(payload, url)):
-                                yield item
-                    for payload in decoder.close():
-                        if payload.strip() == "[DONE]":
-                            done = True
-                        elif not done:
-                            for item in assembler.feed(decode_json(payload, url)):
-                                yield item
-            finally:
-                await response.aclose()
-            if not done and assembler.finish_reason is None:
-                raise ProtocolError(
-                    f"{url} ended the stream before it finished (no finish_reason, no [DONE])",
-                    hint="the server or a proxy cut the connection; the turn was not completed",
-                )
-            items, result = assembler.finish()
-            request.done(result)
-        for item in items:
-            yield item
-        yield StreamDone(result)
+                            elif not done:
+                                for item in assembler.feed(decode_json(payload, url)):
+                                    yield item
+                finally:
+                    await response.aclose()
+                if not done and assembler.finish_reason is None:
+                    raise ProtocolError(
+                        f"{url} ended the stream before it finished (no finish_reason, no [DONE])",
+                        hint="the server or a proxy cut the connection; the turn was not completed",
+                    )
+                items, result = assembler.finish()
+                request.done(result)
+            for item in items:
+                yield item
+            yield StreamDone(dataclasses.replace(result, admission_s=waited) if waited else result)
 
     async def transcribe(
         self,
@@ -379,7 +400,7 @@ class ModelClient:
             model: The transcription model; default: the dialect's (Mistral's API:
                 voxtral-mini-latest), else the chat model.
         """
-        with self._redacting():
+        async with self._admitted(), self._redacting_async():
             return await self._transcribe(clip, language, max_completion_tokens, temperature, model)
 
     async def _transcribe(
@@ -412,6 +433,20 @@ class ModelClient:
             raise ProtocolError(f"{response.url} returned no transcription text")
         return str(data["text"])
 
+    @asynccontextmanager
+    async def _admitted(self) -> AsyncIterator[float]:
+        """Hold a slot of the admission limit (when there is one); yields the seconds waited."""
+        if self.admission is None:
+            yield 0.0
+            return
+        async with self.admission.slot() as waited:
+            yield waited
+
+    @asynccontextmanager
+    async def _redacting_async(self) -> AsyncIterator[None]:
+        with self._redacting():
+            yield
+
     @contextmanager
     def _redacting(self) -> Iterator[None]:
         """Remove the API key and URL credentials from any error leaving the block.
@@ -425,12 +460,16 @@ class ModelClient:
             self._redact.error(exc)
             raise
 
-    async def _post_chat(self, body: dict[str, Any]) -> tuple[httpx.Response, float]:
+    async def _post_chat(
+        self, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> tuple[httpx.Response, float]:
         """Send a chat body (retried as the policy allows); return the response and its deadline."""
         deadline = self._transport.deadline(self._total)
         content = encode_body(body)  # once, not once per retry
         response = await self._transport.send(
-            lambda: self._build("POST", "/chat/completions", content=content, json_body=True),
+            lambda: self._build(
+                "POST", "/chat/completions", content=content, json_body=True, extra=headers
+            ),
             deadline=deadline,
             model=body["model"],
             served=self._served_names,
@@ -487,17 +526,37 @@ class ModelClient:
             return None
 
     def _build(
-        self, method: str, path: str, *, json_body: bool = False, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: bool = False,
+        extra: dict[str, str] | None = None,
+        **kwargs: Any,
     ) -> httpx.Request:
         if self._request_timeout is not None:
             kwargs["timeout"] = self._request_timeout
         headers = self._headers
         if json_body:
             headers = {**headers, "Content-Type": "application/json"}
+        if extra:
+            headers = {**headers, **extra}
         url = self._urls.get(path)
         if url is None:  # parsed once per endpoint: httpx would re-parse the string every request
             url = self._urls[path] = httpx.URL(self.base_url + path)
         return self._transport.http.build_request(method, url, headers=headers, **kwargs)
+
+
+def _session_headers(session: str | None) -> dict[str, str]:
+    """The header carrying a session key; checked, since it comes from saved files or users."""
+    if session is None:
+        return {}
+    if not isinstance(session, str) or _SESSION_KEY.fullmatch(session) is None:
+        raise ConfigurationError(
+            f"invalid session key {session!r}",
+            hint="use 1-128 characters of letters, digits, '_', '.', ':' or '-'",
+        )
+    return {SESSION_HEADER: session}
 
 
 def _basic_credentials(url: str) -> str | None:

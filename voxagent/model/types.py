@@ -46,17 +46,28 @@ class ModelInfo:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Token counts reported by the server for one request."""
+    """Token counts reported by the server for one request.
+
+    Attributes:
+        prompt_tokens: Tokens of the prompt (history, audio, tool schemas).
+        completion_tokens: Tokens generated.
+        total_tokens: Both together.
+        cached_tokens: Prompt tokens the server took from its prefix cache instead of computing
+            them (`usage.prompt_tokens_details.cached_tokens`; vLLM reports it when started with
+            `--enable-prompt-tokens-details`, 0 otherwise).
+    """
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+    cached_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             self.prompt_tokens + other.prompt_tokens,
             self.completion_tokens + other.completion_tokens,
             self.total_tokens + other.total_tokens,
+            self.cached_tokens + other.cached_tokens,
         )
 
 
@@ -70,6 +81,8 @@ class ChatResponse:
         finish_reason: `stop`, `tool_calls`, `length`, ... as the server reported it.
         usage: Token usage, when the server reported it.
         model: The model name the server answered with.
+        admission_s: Seconds the request waited for a slot of the client's `Admission` limit
+            before it was sent (0 without one).
     """
 
     text: str | None
@@ -77,6 +90,7 @@ class ChatResponse:
     finish_reason: str | None = None
     usage: Usage | None = None
     model: str = ""
+    admission_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,10 +42,13 @@ ModelKind = Literal["chat", "chat-hf", "realtime"]
 
 _MISTRAL_FORMAT = ("--tokenizer-mode", "mistral", "--config-format", "mistral")
 _TOOLS = ("--enable-auto-tool-choice", "--tool-call-parser", "mistral")
+# Reports usage.prompt_tokens_details.cached_tokens: how much of each prompt the prefix cache
+# served (voxagent shows it in every turn's usage; docs/deploy.md explains why it matters).
+_CACHE_DETAILS = "--enable-prompt-tokens-details"
 # Without disable_any_whitespace, guided tool arguments can degenerate into whitespace tokens;
 # the option only applies when the backend is named.
 _STRUCTURED = json.dumps({"backend": "xgrammar", "disable_any_whitespace": True})
-_VALUELESS = {"--enable-auto-tool-choice", "--enforce-eager"}
+_VALUELESS = {"--enable-auto-tool-choice", "--enforce-eager", _CACHE_DETAILS}
 
 
 def vllm_missing() -> ConfigurationError:
@@ -217,7 +220,7 @@ def vllm_command(
     else:
         flags += [*_MISTRAL_FORMAT, "--load-format", "mistral"]
     if kind != "realtime":
-        flags += _TOOLS
+        flags += [*_TOOLS, _CACHE_DETAILS]
     if cpu:
         flags += ["--enforce-eager", "--dtype", "bfloat16"]
         if _version_at_least(version, 0, 11):

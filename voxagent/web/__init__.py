@@ -2,8 +2,9 @@
 
 One page and one websocket per visitor; each visitor gets an agent of their own, listening to
 the audio their browser sends through a `WebSocketSource`. The server needs the `web` extra
-(`pip install 'voxagent[web]'`); `WebSocketSource` needs only numpy. Names load on first use,
-so the `voxagent` command can register `web` without importing any of it.
+(`pip install 'voxagent-voxtral[web] @ git+https://github.com/voxagent/voxagent'`);
+`WebSocketSource` needs only numpy. Names load on first use, so the `voxagent` command can
+register `web` without importing any of it.
 """
 
 from __future__ import annotations

@@ -178,13 +178,15 @@ async def cmd_web(
 
 
 def _require_extra() -> None:
+    from voxagent.distribution import pip_install
+
     try:
         import starlette  # noqa: F401  # only checking it is there
         import uvicorn  # noqa: F401
     except ImportError as exc:
         raise ConfigurationError(
             f"the web page needs the 'web' extra (no module {exc.name!r})",
-            hint="pip install 'voxagent[web]'",
+            hint=pip_install("web"),
         ) from exc
 
 

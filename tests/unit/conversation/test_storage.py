@@ -59,7 +59,7 @@ def test_file_format_is_versioned_json_with_inline_audio(tmp_path: Path, clip: C
     path = tmp_path / "conv.json"
     conv.save(path)
     data = json.loads(path.read_text("utf-8"))
-    assert (data["format"], data["version"]) == ("voxagent.conversation", 1)
+    assert (data["format"], data["version"]) == ("voxagent.conversation", 2)
     audio = data["turns"][2]["audio"]
     assert audio["format"] == "wav" and audio["duration_s"] == 1.5
     assert audio["data"] == conv.turns[2].audio.to_base64()  # type: ignore[union-attr]
