@@ -315,7 +315,10 @@ class Conversation:
                 hint="Pass text=... or audio=...",
             )
         turn = UserTurn(text, audio, None, self._clock())
-        plan = make_plan([*self._turns, turn], self.instructions, budget or Budget(), tools)
+        # From the same compaction floor as `render`, and without moving it: nothing is added.
+        plan = make_plan(
+            [*self._turns, turn], self.instructions, budget or Budget(), tools, floor=self._floor
+        )
         return render_plan(plan, self.instructions, dialect)
 
     def check_fits(
