@@ -65,6 +65,7 @@ CLONED_PARAMETERS = frozenset(
         "slow_tool_notice",
         "request_timeout",
         "speculate",
+        "admission",
         "clock",
     }
 )
@@ -224,6 +225,8 @@ class VisitorAgents:
             slow_tool_after=template.slow_tool_after,
             slow_tool_notice=template.slow_tool_notice,
             request_timeout=o.request_timeout or template.request_timeout,
+            # One limit for the whole process: every visitor's requests share the app's.
+            admission=template._admission,
             clock=template._clock,
         )
         # The tools and the sampling options (tool_choice ... max_tool_rounds) as the app set
