@@ -358,7 +358,7 @@ def default_configs(variants: bool) -> dict[str, Callable[[np.ndarray], Decision
     if variants:
         for scorer in ("energy", "silero", "webrtc"):
             configs[f"Smart Turn + {scorer}"] = voxagent_config(detector=detector, scorer=scorer)
-        for cap in (0.8, 1.2, 1.5):
+        for cap in (0.8, 1.0, 1.5):
             configs[f"Smart Turn, cap {cap} s"] = voxagent_config(
                 detector=detector, policy=TurnPolicy(max_silence_s=cap)
             )

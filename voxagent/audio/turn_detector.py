@@ -76,7 +76,9 @@ class TurnPolicy:
         recheck_s: Silence between further questions.
         threshold_start: P needed to end the turn at the first check.
         threshold_end: P needed just before the cap.
-        max_silence_s: Silence that ends the turn whatever the model says.
+        max_silence_s: Silence that ends the turn whatever the model says. 1.2 s holds the
+            0.5-1.15 s pauses people make inside a sentence while the model says "incomplete",
+            and bounds the wait when the model is wrong at a true end (Pipecat waits 3 s).
         pause_threshold: P at which a candidate end is reported before the decision.
     """
 
@@ -84,7 +86,7 @@ class TurnPolicy:
     recheck_s: float = 0.1
     threshold_start: float = 0.5
     threshold_end: float = 0.1
-    max_silence_s: float = 1.0
+    max_silence_s: float = 1.2
     pause_threshold: float = 0.3
 
     def __post_init__(self) -> None:

@@ -70,7 +70,8 @@ def test_a_confident_detector_ends_the_turn_at_the_first_check() -> None:
 
 
 def test_the_detector_is_reasked_as_silence_grows_and_the_threshold_relaxes() -> None:
-    policy = TurnPolicy()  # 0.5 at 0.2 s falling to 0.1 at 1.0 s: 0.35 is reached at 0.5 s
+    # 0.5 at 0.2 s falling to 0.1 at 1.0 s: 0.35 is reached at 0.5 s.
+    policy = TurnPolicy(threshold_start=0.5, threshold_end=0.1, max_silence_s=1.0)
     fake = Fake(lambda i, s: 0.35)
     events = feed_all(Endpointer(detector=fake, policy=policy), bursts([(0.5, 1.5)], 4.0))
     (end,) = ends(events)
@@ -104,7 +105,8 @@ def test_pause_resume_then_end_keep_the_contract() -> None:
     # P 0.32: a candidate end at 0.2 s, the decision only at 0.56 s; the first gap is 0.5 s.
     fake = Fake(lambda i, s: 0.32)
     audio = bursts([(0.5, 1.5), (2.0, 2.8)], 5.0)
-    events = feed_all(Endpointer(detector=fake), audio)
+    policy = TurnPolicy(threshold_start=0.5, threshold_end=0.1, max_silence_s=1.0)
+    events = feed_all(Endpointer(detector=fake, policy=policy), audio)
     kinds = [type(e).__name__ for _, e in events]
     assert kinds == ["VoiceStart", "VoicePause", "VoiceResume", "VoicePause", "VoiceEnd"]
     resume = events[2][1]
@@ -136,7 +138,8 @@ def test_a_nan_answer_counts_as_incomplete() -> None:
     events = feed_all(Endpointer(detector=fake), bursts([(0.5, 1.5)], 3.0))
     (end,) = ends(events)
     assert end.utterance.detected_at is not None
-    assert end.utterance.detected_at - end.utterance.end == pytest.approx(1.0, abs=1e-6)
+    cap = TurnPolicy().max_silence_s
+    assert end.utterance.detected_at - end.utterance.end == pytest.approx(cap, abs=1e-6)
 
 
 @pytest.mark.anyio
