@@ -98,6 +98,7 @@ class CaptionTap:
                     self.skipped_frames += 1  # never block capture for captions
                 except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                     # The transcription ended early (it failed): stop copying, keep capturing.
+                    self._send.close()  # dropped unclosed, it would warn at garbage collection
                     self._send = None
             else:
                 self._recent.append(frame)
