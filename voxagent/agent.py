@@ -73,7 +73,7 @@ if TYPE_CHECKING:
     import numpy as np
     from anyio.abc import TaskGroup
 
-    from voxagent.audio import AudioSource, EndpointerSettings
+    from voxagent.audio import AudioSource, EndpointerSettings, TurnDetector, TurnPolicy
     from voxagent.audio.clip import AudioClip
     from voxagent.conversation import Budget, Conversation
     from voxagent.model import ModelClient
@@ -153,6 +153,12 @@ class Agent(Generic[DepsT]):
             the turn, before the end is decided (`SpeechPaused`); the answer is held until it is
             confirmed and thrown away when the user speaks on (`SpeculationDiscarded`). Only
             `read_only` tools run early. False waits for the decided end.
+        turn_detector: Who decides that the user has finished, in `listen`: "auto" (the Smart
+            Turn model when the `turn` extra and its model are found, else silence alone), a
+            `voxagent.audio.TurnDetector`, or None (silence: `endpointing.end_silence_s`).
+            `voxagent doctor` says which is active.
+        turn_policy: When the detector is asked and what ends the turn
+            (`voxagent.audio.TurnPolicy`; its defaults when None).
         admission: A limit on model requests in flight shared by the agents given the same
             one (`voxagent.model.Admission`): over it, requests wait first come, first served;
             the wait is `timings["admission"]`. None: no limit.
@@ -190,6 +196,8 @@ class Agent(Generic[DepsT]):
         slow_tool_notice: str = "One moment, I'm still working on it.",
         request_timeout: float | None = None,
         speculate: bool = True,
+        turn_detector: TurnDetector | Literal["auto"] | None = "auto",
+        turn_policy: TurnPolicy | None = None,
         clock: Callable[[], float] = anyio.current_time,
         admission: Admission | None = None,
     ) -> None:
@@ -230,6 +238,8 @@ class Agent(Generic[DepsT]):
         self.slow_tool_notice = slow_tool_notice
         self.request_timeout = request_timeout
         self.speculate = speculate
+        self.turn_detector = turn_detector
+        self.turn_policy = turn_policy
         self._conversation = conversation
         self._http_client = http_client
         self._api_key = api_key
@@ -671,6 +681,8 @@ class Agent(Generic[DepsT]):
             speaker=self._speak_and_wait if self.speaker is not None else None,
             live_transcriber=self.live_transcriber,
             speculate=self.speculate,
+            turn_detector=self.turn_detector,
+            turn_policy=self.turn_policy,
         )
 
 

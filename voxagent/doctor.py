@@ -129,6 +129,10 @@ def audio_checks(*, mic: bool = False) -> list[Check]:
         )
     except VoxagentError as exc:
         checks.append(Check("microphone", False, exc.message, exc.hint, required=mic))
+    from voxagent.audio.turn_detector import describe_detector
+
+    ok, detail, hint = describe_detector()
+    checks.append(Check("turn detector", ok, detail, hint, required=False))
     return checks
 
 

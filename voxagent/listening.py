@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from anyio.abc import TaskGroup
 
     from voxagent.approval import Approval, ApprovalRequest
-    from voxagent.audio import AudioSource, EndpointerSettings, Utterance
+    from voxagent.audio import AudioSource, EndpointerSettings, TurnDetector, TurnPolicy, Utterance
     from voxagent.audio.clip import AudioClip
     from voxagent.model import ModelClient
     from voxagent.model.realtime import RealtimeTranscriber
@@ -141,6 +141,8 @@ class ListenOptions:
     speaker: Callable[[str], Awaitable[None]] | None = None
     live_transcriber: RealtimeTranscriber | None = None
     speculate: bool = True
+    turn_detector: TurnDetector | Literal["auto"] | None = "auto"
+    turn_policy: TurnPolicy | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +246,12 @@ class ListenSession:
 
         frames = self.captions.frames(source) if self.captions is not None else source
         items = segment(
-            frames, settings=self.options.endpointing, scorer=scorer, push_to_talk=push_to_talk
+            frames,
+            settings=self.options.endpointing,
+            scorer=scorer,
+            push_to_talk=push_to_talk,
+            detector=self.options.turn_detector,
+            policy=self.options.turn_policy,
         )
         try:
             try:

@@ -1,6 +1,11 @@
 """Speculative replies in `Agent.listen`: sent at a pause, used when the end is confirmed,
 thrown away (with nothing shown, said, run or recorded) when the user speaks on.
 
+Most cases take the candidate end from silence alone (`turn_detector=None`: a `VoicePause` after
+0.2 s, the end after 0.5 s), so where the user resumes is exactly what the test says; the
+detector's own pause rule (a `VoicePause` when P(complete) is likely but not yet decided) is
+driven by a fake detector at the end.
+
 The source is a person speaking now (`live = True`) whose frames come as fast as they are read,
 with explicit waits between parts, so the user can resume at any point of a speculative request:
 before it is sent, while the server is still thinking, mid-stream, or after the whole answer (tool
@@ -150,7 +155,7 @@ async def test_a_confirmed_speculation_is_the_turns_request() -> None:
     counter = Counter()
     replies = [Reply.tool_call("set_light", {"room": "kitchen", "on": True}), Reply.text("Done.")]
     async with ScriptedServer(replies) as server:
-        agent = Agent(base_url=server.base_url, tools=make_tools(counter))
+        agent = Agent(base_url=server.base_url, tools=make_tools(counter), turn_detector=None)
         async with agent:
             events = await collect(agent, Person(trimmed("kitchen_light_on"), quiet(1.5)))
     assert of(events, SpeechPaused) and of(events, SpeculationStarted)
@@ -192,7 +197,7 @@ async def test_speech_resumed_discards_everything_the_speculation_produced() -> 
         first, quiet(0.3), after_the_answer_arrived, trimmed("todo_dentist"), quiet(1.5)
     )
     async with ScriptedServer(default=reply) as server:
-        agent = Agent(base_url=server.base_url, tools=make_tools(counter))
+        agent = Agent(base_url=server.base_url, tools=make_tools(counter), turn_detector=None)
         async with agent:
             events = await collect(agent, person)
     (discarded,) = of(events, SpeculationDiscarded)
@@ -230,7 +235,7 @@ async def test_read_only_results_are_reused_after_a_discard() -> None:
         trimmed("what_time"), quiet(0.3), after_the_tool_ran, trimmed("what_time"), quiet(1.5)
     )
     async with ScriptedServer(default=reply) as server:
-        agent = Agent(base_url=server.base_url, tools=make_tools(counter))
+        agent = Agent(base_url=server.base_url, tools=make_tools(counter), turn_detector=None)
         async with agent:
             events = await collect(agent, person)
     (discarded,) = of(events, SpeculationDiscarded)
@@ -255,7 +260,7 @@ async def test_a_side_effect_tool_waits_for_the_confirmation() -> None:
         return Reply.tool_call("set_light", {"room": "kitchen", "on": True})
 
     async with ScriptedServer(default=reply) as server:
-        agent = Agent(base_url=server.base_url, tools=make_tools(counter))
+        agent = Agent(base_url=server.base_url, tools=make_tools(counter), turn_detector=None)
         async with agent:
             events = await collect(agent, Person(trimmed("kitchen_light_on"), quiet(1.5)))
     started = of(events, ToolCallStarted)
@@ -267,7 +272,7 @@ async def test_a_side_effect_tool_waits_for_the_confirmation() -> None:
 
 async def test_speculation_can_be_turned_off() -> None:
     async with ScriptedServer([Reply.text("Hi.")]) as server:
-        agent = Agent(base_url=server.base_url, speculate=False)
+        agent = Agent(base_url=server.base_url, speculate=False, turn_detector=None)
         async with agent:
             events = await collect(agent, Person(trimmed("what_time"), quiet(1.5)))
     assert of(events, SpeechPaused) and not of(events, SpeculationStarted)
@@ -277,7 +282,7 @@ async def test_speculation_can_be_turned_off() -> None:
 
 async def test_a_failed_speculative_request_is_reported_by_the_confirmed_turn() -> None:
     async with ScriptedServer([Reply.error(400, "bad audio"), Reply.text("Hi.")]) as server:
-        agent = Agent(base_url=server.base_url)
+        agent = Agent(base_url=server.base_url, turn_detector=None)
         async with agent:
             events = await collect(agent, Person(trimmed("what_time"), quiet(1.5)))
             # The turn failed like an unspeculated one would; the next turn works.
@@ -342,7 +347,7 @@ async def _resume_case(
 
     person = Person(first, quiet(pause), resume_later, trimmed("no"), quiet(1.5))
     async with ScriptedServer(default=reply) as server:
-        agent = Agent(base_url=server.base_url, tools=make_tools(counter))
+        agent = Agent(base_url=server.base_url, tools=make_tools(counter), turn_detector=None)
         async with agent:
             events = await collect(agent, person)
             before = agent.conversation.turns
@@ -363,3 +368,45 @@ async def _resume_case(
     assert len(of(events, SpeculationDiscarded)) == len(of(events, SpeculationStarted)) - used
     assert not server.rejections
     assert_paired(agent.conversation.render_next(VLLM, text="next"))
+
+
+class Unsure:
+    """A turn detector that finds every pause likely, never certain: the end comes from its
+    relaxing threshold (0.4 is reached after about 0.45 s of silence with `TurnPolicy()`)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def probability_complete(self, samples: np.ndarray[Any, Any]) -> float:
+        self.calls += 1
+        return 0.4
+
+
+async def test_a_detectors_likely_end_is_speculated_and_then_confirmed() -> None:
+    counter = Counter()
+    detector = Unsure()
+    replies = [Reply.tool_call("weather", {"city": "Rome"}), Reply.text("Sunny.")]
+    async with ScriptedServer(replies) as server:
+        agent = Agent(base_url=server.base_url, tools=make_tools(counter), turn_detector=detector)
+        async with agent:
+            events = await collect(agent, Person(trimmed("what_time"), quiet(2.0)))
+    assert detector.calls >= 2  # asked at the pause, and again as the silence grew
+    (paused,) = of(events, SpeechPaused)
+    assert paused.probability == pytest.approx(0.4)
+    assert of(events, SpeculationStarted) and not of(events, SpeculationDiscarded)
+    assert of(events, TurnStarted)[0].speculative
+    (started,) = of(events, ToolCallStarted)
+    assert started.speculative  # the read-only call ran while the end was still undecided
+    assert counter.calls == [{"tool": "weather", "city": "Rome"}]
+    assert len(server.requests) == 2 and not server.rejections
+
+
+async def test_speech_after_a_detectors_likely_end_discards_the_speculation() -> None:
+    counter = Counter()
+    async with ScriptedServer(default=lambda request: Reply.text("ok")) as server:
+        agent = Agent(base_url=server.base_url, tools=make_tools(counter), turn_detector=Unsure())
+        async with agent:
+            person = Person(trimmed("what_time"), quiet(0.3), trimmed("no"), quiet(2.0))
+            events = await collect(agent, person)
+    assert len(of(events, SpeculationDiscarded)) == 1
+    assert len(user_turns(agent)) == 1 and len(of(events, TurnCompleted)) == 1

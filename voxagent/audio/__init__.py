@@ -50,12 +50,17 @@ _EXPORTS: dict[str, str] = {
     "silero_scorer": "voxagent.audio.vad",
     "webrtc_scorer": "voxagent.audio.vad",
     "DEFAULT_VAD": "voxagent.audio.segmentation",
+    "DEFAULT_TURN_VAD": "voxagent.audio.segmentation",
+    "TurnDetector": "voxagent.audio.turn_detector",
+    "TurnPolicy": "voxagent.audio.turn_detector",
+    "SmartTurnDetector": "voxagent.audio.turn_detector",
     "PushToTalk": "voxagent.audio.segmentation",
     "segment": "voxagent.audio.segmentation",
     "utterances": "voxagent.audio.segmentation",
 }
 
 __all__ = [
+    "DEFAULT_TURN_VAD",
     "DEFAULT_VAD",
     "MAX_INPUT_BYTES",
     "MAX_INPUT_SECONDS",
@@ -76,7 +81,10 @@ __all__ = [
     "PCMSource",
     "PushToTalk",
     "Scorer",
+    "SmartTurnDetector",
     "StreamResampler",
+    "TurnDetector",
+    "TurnPolicy",
     "Utterance",
     "VoiceEnd",
     "VoicePause",
@@ -118,7 +126,13 @@ if TYPE_CHECKING:
         to_clip,
     )
     from voxagent.audio.microphone import InputDevice, Microphone, list_input_devices
-    from voxagent.audio.segmentation import DEFAULT_VAD, PushToTalk, segment, utterances
+    from voxagent.audio.segmentation import (
+        DEFAULT_TURN_VAD,
+        DEFAULT_VAD,
+        PushToTalk,
+        segment,
+        utterances,
+    )
     from voxagent.audio.sources import (
         AnyioClock,
         ArraySource,
@@ -128,6 +142,7 @@ if TYPE_CHECKING:
         Frame,
         PCMSource,
     )
+    from voxagent.audio.turn_detector import SmartTurnDetector, TurnDetector, TurnPolicy
     from voxagent.audio.vad import (
         SCORERS,
         Scorer,

@@ -7,6 +7,14 @@ complete, so a reply may be prepared speculatively) and, when speech comes back 
 decided, `VoiceResume`. All time comes from the frames' stream time (sample counts), so tests need
 no clock.
 
+With a `TurnDetector` (`voxagent.audio.turn_detector`), silence alone no longer ends the turn: after
+`TurnPolicy.first_check_s` of silence the detector is asked for P(turn complete), and asked again
+every `recheck_s` as the silence grows; the turn ends when P reaches a threshold that relaxes with
+the silence, or at `max_silence_s` whatever it says (`end_silence_s` is not used then). A
+`VoicePause` (with the detector's P) is reported when P reaches `pause_threshold` before the
+decision. The detector is called synchronously from `feed()`; `wants_detector()` tells a caller
+in advance, so `segment()` runs those frames in a worker thread.
+
 The pause contract (what speculation relies on): after a `VoicePause`, the next result about this
 utterance is either `VoiceResume` or a `VoiceEnd` whose utterance has the same `end` and the same
 samples as the pause's, so a request prepared from the pause is the request the end would send.
@@ -23,9 +31,11 @@ import numpy as np
 
 from voxagent.audio.clip import AudioClip
 from voxagent.audio.convert import SAMPLE_RATE, Float32Array
+from voxagent.audio.melspec import WINDOW_S
 from voxagent.audio.sources import Frame
+from voxagent.audio.turn_detector import TurnDetector, TurnPolicy
 from voxagent.audio.vad import Scorer, make_scorer
-from voxagent.errors import ConfigurationError
+from voxagent.errors import AudioError, ConfigurationError, VoxagentError
 
 __all__ = [
     "Endpointer",
@@ -187,10 +197,20 @@ class Endpointer:
     Args:
         settings: Thresholds and durations.
         scorer: Voice-activity scorer called on each frame (a fresh energy scorer by default).
+        detector: A turn detector that decides the end of each turn (None: silence decides).
+        policy: When the detector is asked and which answers end the turn.
+
+    Attributes:
+        last_probability: The detector's latest answer in this utterance (None before the first).
+        detector_calls: How many times the detector was asked (for benchmarks).
     """
 
     settings: EndpointerSettings = field(default_factory=EndpointerSettings)
     scorer: Scorer = field(default_factory=lambda: make_scorer(None))
+    detector: TurnDetector | None = None
+    policy: TurnPolicy = field(default_factory=TurnPolicy)
+    last_probability: float | None = field(default=None, init=False)
+    detector_calls: int = field(default=0, init=False)
     _history: deque[_Scored] = field(default_factory=deque, init=False, repr=False)
     _frames: list[_Scored] = field(default_factory=list, init=False, repr=False)
     _speaking: bool = field(default=False, init=False)
@@ -198,6 +218,17 @@ class Endpointer:
     _last_voiced_end: float = field(default=0.0, init=False)
     _run_start: float | None = field(default=None, init=False)
     _paused: bool = field(default=False, init=False)
+    _next_check: float = field(default=0.0, init=False)
+
+    def __post_init__(self) -> None:
+        if self.detector is not None and self.policy.first_check_s < self.settings.post_roll_s:
+            raise ConfigurationError(
+                "TurnPolicy.first_check_s must be at least post_roll_s "
+                "(a candidate end carries the post-roll)",
+                hint=f"got first_check_s={self.policy.first_check_s}, "
+                f"post_roll_s={self.settings.post_roll_s}",
+            )
+        self._next_check = self.policy.first_check_s
 
     @property
     def speaking(self) -> bool:
@@ -220,12 +251,17 @@ class Endpointer:
         if not self._speaking:
             return self._feed_idle(scored, loud and score >= self.settings.start_threshold)
         self._frames.append(scored)
-        result: VoicePause | VoiceResume | None = None
+        result: VoicePause | VoiceResume | VoiceEnd | None = None
         if loud and score >= self.settings.end_threshold:
             self._last_voiced_end = frame.end
+            self._next_check = self.policy.first_check_s
             if self._paused:
                 self._paused = False
                 result = VoiceResume(frame.start)
+        elif self.detector is not None:
+            result = self._ask(frame.end)
+            if isinstance(result, VoiceEnd):
+                return result
         elif frame.end - self._last_voiced_end >= self.settings.end_silence_s - _EPS:
             return self._finish(frame.end, "silence")
         elif self._pause_due(frame.end):
@@ -234,6 +270,58 @@ class Endpointer:
         if frame.end - self._frames[0].frame.start >= self.settings.max_utterance_s - _EPS:
             return self._split(frame.end)
         return result
+
+    def wants_detector(self, frame: Frame) -> bool:
+        """Whether feeding `frame` may call the detector (so a caller can move it off its loop)."""
+        return (
+            self.detector is not None
+            and self._speaking
+            and frame.end - self._last_voiced_end >= self._next_check - _EPS
+        )
+
+    def _ask(self, now: float) -> VoicePause | VoiceEnd | None:
+        assert self.detector is not None  # only called with a detector
+        silence = now - self._last_voiced_end
+        if silence >= self.policy.max_silence_s - _EPS:
+            return self._finish(now, "silence")
+        if silence < self._next_check - _EPS:
+            return None
+        while self._next_check <= silence + _EPS:
+            self._next_check += self.policy.recheck_s
+        probability = self._probability()
+        if probability >= self.policy.threshold(silence) - _EPS:
+            return self._finish(now, "silence")
+        if not self._paused and probability >= self.policy.pause_threshold - _EPS:
+            self._paused = True
+            pause = self._pause(now)
+            return VoicePause(pause.utterance, probability)
+        return None
+
+    def _probability(self) -> float:
+        assert self.detector is not None
+        needed = round(WINDOW_S * SAMPLE_RATE)  # the detector reads the last 8 s at most
+        parts: list[Float32Array] = []
+        size = 0
+        for scored in reversed(self._frames):
+            parts.append(scored.frame.samples)
+            size += scored.frame.samples.size
+            if size >= needed:
+                break
+        audio = np.concatenate(parts[::-1])[-needed:] if parts else np.zeros(0, np.float32)
+        self.detector_calls += 1
+        try:
+            value = float(self.detector.probability_complete(audio))
+        except VoxagentError:
+            raise
+        except Exception as exc:  # a third-party model's own errors: one typed error
+            raise AudioError(
+                f"the turn detector failed: {exc!r}",
+                hint="check the detector, or pass detector=None to let silence decide",
+            ) from exc
+        if not math.isfinite(value):
+            value = 0.0
+        self.last_probability = min(1.0, max(0.0, value))
+        return self.last_probability
 
     def flush(self) -> VoiceEnd | None:
         """End of stream: return the utterance in progress, if any, and reset."""
@@ -251,6 +339,8 @@ class Endpointer:
         self._speaking = False
         self._run_start = None
         self._paused = False
+        self._next_check = self.policy.first_check_s
+        self.last_probability = None
 
     def _pause_due(self, now: float) -> bool:
         pause = self.settings.pause_s
@@ -278,6 +368,8 @@ class Endpointer:
         self._speaking = True
         self._speech_start = self._run_start
         self._last_voiced_end = frame.end
+        self._next_check = self.policy.first_check_s
+        self.last_probability = None
         keep_from = self._speech_start - self.settings.pre_roll_s
         self._frames = [s for s in self._history if s.frame.end > keep_from + _EPS]
         self._history.clear()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterator, Callable
+from typing import Literal
 
 import anyio
 import numpy as np
@@ -18,13 +19,29 @@ from voxagent.audio.endpointing import (
     VoiceResume,
 )
 from voxagent.audio.sources import AudioSource, Frame
+from voxagent.audio.turn_detector import TurnDetector, TurnPolicy, default_detector
 from voxagent.audio.vad import Scorer, make_scorer
+from voxagent.errors import ConfigurationError
 from voxagent.events import AudioOverflow, SpeechStarted
 
-__all__ = ["DEFAULT_VAD", "PushToTalk", "SegmentEvent", "segment", "utterances"]
+__all__ = [
+    "DEFAULT_TURN_VAD",
+    "DEFAULT_VAD",
+    "PushToTalk",
+    "SegmentEvent",
+    "resolve_detector",
+    "segment",
+    "utterances",
+]
 
 DEFAULT_VAD = "energy"
-"""The scorer used when none is given; chosen by tools/bench_endpointing.py (see docs/audio.md)."""
+"""The scorer used when none is given and no turn detector is active; chosen by measurement on
+real speech (tools/bench_turn_taking.py, see docs/audio.md)."""
+
+DEFAULT_TURN_VAD = "energy"
+"""The scorer used under a turn detector when none is given (same measurement)."""
+
+DetectorChoice = TurnDetector | Literal["auto"] | None
 
 SegmentEvent = SpeechStarted | Utterance | AudioOverflow | VoicePause | VoiceResume
 
@@ -59,6 +76,8 @@ async def segment(
     scorer: Scorer | str | None = None,
     push_to_talk: anyio.Event | PushToTalk | None = None,
     busy: Callable[[], bool] | None = None,
+    detector: DetectorChoice = "auto",
+    policy: TurnPolicy | None = None,
 ) -> AsyncIterator[SegmentEvent]:
     """Turn a source's frames into speech events and utterances.
 
@@ -77,12 +96,23 @@ async def segment(
             utterance. With an `anyio.Event`, everything from the first frame until the event is
             set is one utterance, and the generator stops after it (one event per turn).
         busy: Called on speech start; its result fills `SpeechStarted.while_busy`.
+        detector: Who decides the end of a turn: "auto" (Smart Turn when the `turn` extra and
+            its model are found, see `voxagent.audio.turn_detector`; else silence), a
+            `TurnDetector`, or None (silence alone: `settings.end_silence_s`).
+        policy: When the detector is asked and what ends the turn (`TurnPolicy()` defaults).
     """
     total_dropped = 0
     if push_to_talk is not None:
         events = _push_to_talk(source, push_to_talk, busy)
     else:
-        endpointer = Endpointer(settings or EndpointerSettings(), make_scorer(scorer, DEFAULT_VAD))
+        active = resolve_detector(detector)
+        default_scorer = DEFAULT_VAD if active is None else DEFAULT_TURN_VAD
+        endpointer = Endpointer(
+            settings or EndpointerSettings(),
+            make_scorer(scorer, default_scorer),
+            detector=active,
+            policy=policy or TurnPolicy(),
+        )
         events = _vad(source, endpointer, busy)
     async for item in events:
         if isinstance(item, Frame):
@@ -98,11 +128,38 @@ async def utterances(
     settings: EndpointerSettings | None = None,
     scorer: Scorer | str | None = None,
     push_to_talk: anyio.Event | PushToTalk | None = None,
+    detector: DetectorChoice = "auto",
+    policy: TurnPolicy | None = None,
 ) -> AsyncIterator[Utterance]:
     """Yield only the utterances of `segment` (same arguments)."""
-    async for event in segment(source, settings=settings, scorer=scorer, push_to_talk=push_to_talk):
+    events = segment(
+        source,
+        settings=settings,
+        scorer=scorer,
+        push_to_talk=push_to_talk,
+        detector=detector,
+        policy=policy,
+    )
+    async for event in events:
         if isinstance(event, Utterance):
             yield event
+
+
+def resolve_detector(detector: DetectorChoice) -> TurnDetector | None:
+    """The detector `segment()` will use: "auto" finds Smart Turn (or None), others pass."""
+    if isinstance(detector, str):
+        if detector != "auto":
+            raise ConfigurationError(
+                f"unknown turn detector {detector!r}",
+                hint='pass "auto", None, or an object with probability_complete(samples)',
+            )
+        return default_detector()
+    if detector is not None and not isinstance(detector, TurnDetector):
+        raise ConfigurationError(
+            f"{detector!r} is not a turn detector",
+            hint="it needs a method probability_complete(samples) -> float",
+        )
+    return detector
 
 
 async def _vad(
@@ -111,7 +168,11 @@ async def _vad(
     async for frame in source:
         if frame.dropped:
             yield frame  # reported as AudioOverflow by segment()
-        result = endpointer.feed(frame)
+        if endpointer.wants_detector(frame):
+            # The model takes tens of ms: a worker thread keeps capture and the agent running.
+            result = await anyio.to_thread.run_sync(endpointer.feed, frame)
+        else:
+            result = endpointer.feed(frame)
         if result is None:
             continue
         if isinstance(result, VoicePause | VoiceResume):

@@ -65,12 +65,14 @@ CLONED_PARAMETERS = frozenset(
         "slow_tool_notice",
         "request_timeout",
         "speculate",
+        "turn_detector",
+        "turn_policy",
         "admission",
         "clock",
     }
 )
 # Options of newer Agents, copied as attributes when the app's agent has them.
-_COPIED_IF_PRESENT = ("speculate",)
+_COPIED_IF_PRESENT = ("speculate", "turn_detector", "turn_policy")
 
 
 class VisitorAgent(Agent[Any]):

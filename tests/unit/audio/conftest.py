@@ -36,3 +36,10 @@ def speech() -> ModuleType:
     if not module.have_espeak():
         pytest.fail("espeak-ng is missing: apt-get install espeak-ng (tools/test.sh does this)")
     return module
+
+
+@pytest.fixture(autouse=True)
+def _silence_decides(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests pin the VAD-only path: the Smart Turn model, when installed, stays off
+    unless a test passes a detector itself."""
+    monkeypatch.setenv("VOXAGENT_TURN_MODEL", "off")
