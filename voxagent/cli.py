@@ -21,7 +21,6 @@ terminal that cannot encode a character gets a replacement character instead of 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import logging
 import os
@@ -391,22 +390,9 @@ def make_output_safe() -> None:
 def load_agent(spec: str) -> Agent[Any]:
     """Load the Agent object from `FILE.py[:NAME]`."""
     from voxagent.agent import Agent
+    from voxagent.app_file import import_app
 
-    path_text, _, name = spec.partition(":")
-    path = Path(path_text)
-    if not path.is_file():
-        raise UsageError(f"no such file: {path_text}")
-    module_spec = importlib.util.spec_from_file_location(f"voxagent_app_{path.stem}", path)
-    if module_spec is None or module_spec.loader is None:
-        raise UsageError(f"cannot import {path_text}: not a Python file")
-    module = importlib.util.module_from_spec(module_spec)
-    # Registered first, as a normal import would: dataclasses and pydantic look the module up.
-    sys.modules[module_spec.name] = module
-    sys.path.insert(0, str(path.parent.resolve()))
-    try:
-        module_spec.loader.exec_module(module)
-    finally:
-        sys.path.pop(0)
+    module, path_text, name = import_app(spec, UsageError)
     if name:
         found = getattr(module, name, None)
     else:

@@ -16,11 +16,8 @@ line, and each visitor gets a transcriber of their own).
 from __future__ import annotations
 
 import copy
-import importlib.util
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from voxagent.agent import Agent
@@ -254,21 +251,12 @@ def load_app(spec: str) -> Agent[Any] | Callable[[], Any]:
     Raises:
         ConfigurationError: No such file, not importable, or nothing usable by that name.
     """
-    path_text, _, name = spec.partition(":")
-    path = Path(path_text)
-    if not path.is_file():
-        raise ConfigurationError(f"no such file: {path_text}", hint="give the app's .py file")
-    module_spec = importlib.util.spec_from_file_location(f"voxagent_web_app_{path.stem}", path)
-    if module_spec is None or module_spec.loader is None:
-        raise ConfigurationError(f"cannot import {path_text}: not a Python file")
-    module = importlib.util.module_from_spec(module_spec)
-    # Registered first, as a normal import would: dataclasses and pydantic look the module up.
-    sys.modules[module_spec.name] = module
-    sys.path.insert(0, str(path.parent.resolve()))
-    try:
-        module_spec.loader.exec_module(module)
-    finally:
-        sys.path.pop(0)
+    from voxagent.app_file import import_app
+
+    def refused(message: str) -> ConfigurationError:
+        return ConfigurationError(message, hint="give the app's .py file")
+
+    module, path_text, name = import_app(spec, refused, prefix="voxagent_web_app")
     if name:
         found = getattr(module, name, None)
         if isinstance(found, Agent) or (callable(found) and not isinstance(found, type)):
