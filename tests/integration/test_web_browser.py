@@ -207,6 +207,10 @@ class WebProcess:
 def voxagent_web(*options: str, app: Path | str = APP) -> Iterator[WebProcess]:
     """Run `voxagent web APP --port 0 OPTIONS` (the smart-home example) until the block ends."""
     command = [sys.executable, "-m", "voxagent.cli", "web", str(app), "--port", "0", *options]
+    # Silence decides the ends: the page is under test, not the end of turn (the turn detector
+    # may rightly hear "Front" as a finished turn before "center"; tests/integration/
+    # test_real_speech_turns.py covers the detector through listen()).
+    env = {**os.environ, "VOXAGENT_TURN_MODEL": "off"}
     process = subprocess.Popen(
         command,
         stdin=subprocess.DEVNULL,
@@ -214,6 +218,7 @@ def voxagent_web(*options: str, app: Path | str = APP) -> Iterator[WebProcess]:
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
+        env=env,
     )
     lines: list[str] = []
     found = threading.Event()

@@ -100,6 +100,10 @@ async def _endpointed(path: Path, ends: list[float], speculate: bool) -> Endpoin
                 http_client=client,
                 tools=[set_light],
                 speculate=speculate,
+                # Silence decides: these bursts are speech-like, not speech, so a turn model's
+                # answer on them means nothing (it is measured on real speech by
+                # tools/bench_turn_taking.py).
+                turn_detector=None,
             )
             async with agent:
                 async for event in agent.listen(source):
