@@ -55,8 +55,14 @@ from voxagent.listening import (
 from voxagent.results import TurnResult
 from voxagent.speculation import ReadOnlyResults, Speculation
 from voxagent.speech_out import SpeechOut
-from voxagent.tools import RunContext, Tool, ToolFunction, ToolRegistry, ToolResult
-from voxagent.tools import tool as make_tool
+from voxagent.tools import (
+    RunContext,
+    Tool,
+    ToolFunction,
+    ToolRegistry,
+    ToolResult,
+    tool as make_tool,
+)
 from voxagent.tools.deps import check_deps
 from voxagent.tools.invoke import tool_host
 from voxagent.turn import (

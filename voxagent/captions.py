@@ -86,7 +86,6 @@ class CaptionTap:
         self._send: MemoryObjectSendStream[Frame] | None = None
         self._busy = False
         self._failed = False
-        self.skipped_frames = 0
 
     async def frames(self, source: AudioSource) -> AsyncIterator[Frame]:
         """Yield `source`'s frames unchanged, copying them to the open utterance, if any."""
@@ -96,7 +95,7 @@ class CaptionTap:
                     try:
                         self._send.send_nowait(frame)
                     except anyio.WouldBlock:
-                        self.skipped_frames += 1  # never block capture for captions
+                        pass  # never block capture for captions (the turn's audio is whole)
                     except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                         # The transcription ended early (it failed): stop copying, keep
                         # capturing.

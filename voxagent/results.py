@@ -44,7 +44,6 @@ class TurnResult:
             (wall time of tool runs), `total`; `endpointing` when the turn came from `listen`.
         usage: Tokens used over the turn's model requests.
         rounds: How many model requests the turn needed.
-        cancelled: True when the turn was cut short (barge-in); the conversation stays valid.
     """
 
     turn_id: int
@@ -54,7 +53,6 @@ class TurnResult:
     timings: dict[str, float] = field(default_factory=dict)
     usage: Usage = field(default_factory=Usage)
     rounds: int = 0
-    cancelled: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready summary (used by the CLI and in logs)."""
@@ -79,5 +77,4 @@ class TurnResult:
                 "total_tokens": self.usage.total_tokens,
             },
             "rounds": self.rounds,
-            "cancelled": self.cancelled,
         }

@@ -17,8 +17,7 @@ import anyio
 import anyio.abc
 import anyio.lowlevel
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from voxagent import Agent
 from voxagent.errors import ProtocolError, ServerError, VoxagentError

@@ -29,8 +29,7 @@ from typing import Any
 import anyio
 import anyio.from_thread
 import pytest
-from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from voxagent import Agent, tool

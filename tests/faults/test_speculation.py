@@ -24,8 +24,7 @@ import anyio
 import anyio.lowlevel
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from voxagent import Agent, tool
 from voxagent.audio import Frame

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -55,3 +56,70 @@ def test_the_library_logs_nothing_to_stderr_unless_the_application_configures_lo
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stderr == ""
+
+
+LAZY_PACKAGES = ["voxagent", "voxagent.audio", "voxagent.eval", "voxagent.web"]
+
+
+@pytest.mark.parametrize("package", LAZY_PACKAGES)
+def test_one_table_says_what_a_package_exports(package: str) -> None:
+    """`__all__`, the lazy loader and what type checkers see all come from `_EXPORTS`."""
+    import ast
+    import importlib
+    from pathlib import Path
+
+    module = importlib.import_module(package)
+    table: dict[str, str] = module._EXPORTS
+    assert set(module.__all__) - {"__version__"} == set(table)
+    source = Path(module.__file__ or "").read_text()
+    seen: dict[str, str] = {}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            for statement in node.body:
+                assert isinstance(statement, ast.ImportFrom), ast.unparse(statement)
+                for alias in statement.names:
+                    # `import X as X`: an explicit re-export, as mypy --strict requires.
+                    assert alias.asname == alias.name, ast.unparse(statement)
+                    seen[alias.name] = statement.module or ""
+    assert seen == table
+    for name, where in table.items():
+        assert getattr(importlib.import_module(where), name) is getattr(module, name), name
+
+
+def test_normal_use_needs_only_the_top_level() -> None:
+    """Events, settings, the conversation and approval types come from `voxagent` itself."""
+    for name in (
+        "Agent",
+        "ModelSettings",
+        "Conversation",
+        "ApprovalRequest",
+        "Denied",
+        "Event",
+        "event_to_dict",
+        "SpeechPaused",
+        "TurnCompleted",
+        "ToolCallFinished",
+        "ErrorEvent",
+        "ModelError",
+        "AudioError",
+    ):
+        assert name in voxagent.__all__, name
+    assert set(events.__all__) <= set(voxagent.__all__)
+
+
+def test_mypy_sees_the_lazy_names(tmp_path: Any) -> None:
+    example = tmp_path / "uses_top_level.py"
+    example.write_text(
+        "from voxagent import Agent, Conversation, ModelSettings, SpeechPaused, TurnCompleted\n"
+        "from voxagent.audio import TurnDetector, utterances\n"
+        "settings: ModelSettings = ModelSettings(temperature=0.0)\n"
+        "paused: SpeechPaused = SpeechPaused(at=1.0)\n"
+        "reveal_type(Agent)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(example)],
+        capture_output=True,
+        text=True,
+    )
+    assert "error" not in done.stdout, done.stdout
+    assert "voxagent.agent.Agent" in done.stdout

@@ -22,8 +22,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from voxagent import Agent, RunContext, tool
-from voxagent import events as ev
+from voxagent import Agent, RunContext, events as ev, tool
 from voxagent.audio.convert import float_to_pcm16
 from voxagent.errors import ConfigurationError
 from voxagent.testing import Reply, ScriptedServer

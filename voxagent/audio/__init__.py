@@ -9,33 +9,18 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-# name -> module that defines it; resolved by __getattr__ below.
+from voxagent._lazy import lazy_exports
+
+# name -> the module that defines it (see voxagent._lazy).
 _EXPORTS: dict[str, str] = {
     "AudioClip": "voxagent.audio.clip",
-    "SAMPLE_RATE": "voxagent.audio.convert",
-    "StreamResampler": "voxagent.audio.convert",
     "encode_wav": "voxagent.audio.convert",
     "resample": "voxagent.audio.convert",
+    "SAMPLE_RATE": "voxagent.audio.convert",
+    "StreamResampler": "voxagent.audio.convert",
     "to_mono": "voxagent.audio.convert",
-    "AudioInput": "voxagent.audio.ingest",
-    "to_clip": "voxagent.audio.ingest",
-    "read_clip": "voxagent.audio.ingest",
-    "check_clip": "voxagent.audio.ingest",
-    "MAX_INPUT_BYTES": "voxagent.audio.ingest",
-    "MAX_INPUT_SECONDS": "voxagent.audio.ingest",
-    "AnyioClock": "voxagent.audio.sources",
-    "ArraySource": "voxagent.audio.sources",
-    "AudioFile": "voxagent.audio.sources",
-    "AudioSource": "voxagent.audio.sources",
-    "Clock": "voxagent.audio.sources",
-    "Frame": "voxagent.audio.sources",
-    "PCMSource": "voxagent.audio.sources",
-    "InputDevice": "voxagent.audio.microphone",
-    "Microphone": "voxagent.audio.microphone",
-    "list_input_devices": "voxagent.audio.microphone",
     "Endpointer": "voxagent.audio.endpointing",
     "EndpointerSettings": "voxagent.audio.endpointing",
     "Utterance": "voxagent.audio.endpointing",
@@ -43,124 +28,99 @@ _EXPORTS: dict[str, str] = {
     "VoicePause": "voxagent.audio.endpointing",
     "VoiceResume": "voxagent.audio.endpointing",
     "VoiceStart": "voxagent.audio.endpointing",
-    "SCORERS": "voxagent.audio.vad",
-    "Scorer": "voxagent.audio.vad",
-    "energy_scorer": "voxagent.audio.vad",
-    "make_scorer": "voxagent.audio.vad",
-    "silero_scorer": "voxagent.audio.vad",
-    "webrtc_scorer": "voxagent.audio.vad",
-    "DEFAULT_VAD": "voxagent.audio.segmentation",
+    "AudioInput": "voxagent.audio.ingest",
+    "check_clip": "voxagent.audio.ingest",
+    "MAX_INPUT_BYTES": "voxagent.audio.ingest",
+    "MAX_INPUT_SECONDS": "voxagent.audio.ingest",
+    "read_clip": "voxagent.audio.ingest",
+    "to_clip": "voxagent.audio.ingest",
+    "InputDevice": "voxagent.audio.microphone",
+    "list_input_devices": "voxagent.audio.microphone",
+    "Microphone": "voxagent.audio.microphone",
     "DEFAULT_TURN_VAD": "voxagent.audio.segmentation",
-    "TurnDetector": "voxagent.audio.turn_detector",
-    "TurnPolicy": "voxagent.audio.turn_detector",
-    "SmartTurnDetector": "voxagent.audio.turn_detector",
+    "DEFAULT_VAD": "voxagent.audio.segmentation",
     "PushToTalk": "voxagent.audio.segmentation",
     "segment": "voxagent.audio.segmentation",
     "utterances": "voxagent.audio.segmentation",
+    "AnyioClock": "voxagent.audio.sources",
+    "ArraySource": "voxagent.audio.sources",
+    "AudioFile": "voxagent.audio.sources",
+    "AudioSource": "voxagent.audio.sources",
+    "Clock": "voxagent.audio.sources",
+    "Frame": "voxagent.audio.sources",
+    "PCMSource": "voxagent.audio.sources",
+    "SmartTurnDetector": "voxagent.audio.turn_detector",
+    "TurnDetector": "voxagent.audio.turn_detector",
+    "TurnPolicy": "voxagent.audio.turn_detector",
+    "energy_scorer": "voxagent.audio.vad",
+    "make_scorer": "voxagent.audio.vad",
+    "Scorer": "voxagent.audio.vad",
+    "SCORERS": "voxagent.audio.vad",
+    "silero_scorer": "voxagent.audio.vad",
+    "webrtc_scorer": "voxagent.audio.vad",
 }
-
-__all__ = [
-    "DEFAULT_TURN_VAD",
-    "DEFAULT_VAD",
-    "MAX_INPUT_BYTES",
-    "MAX_INPUT_SECONDS",
-    "SAMPLE_RATE",
-    "SCORERS",
-    "AnyioClock",
-    "ArraySource",
-    "AudioClip",
-    "AudioFile",
-    "AudioInput",
-    "AudioSource",
-    "Clock",
-    "Endpointer",
-    "EndpointerSettings",
-    "Frame",
-    "InputDevice",
-    "Microphone",
-    "PCMSource",
-    "PushToTalk",
-    "Scorer",
-    "SmartTurnDetector",
-    "StreamResampler",
-    "TurnDetector",
-    "TurnPolicy",
-    "Utterance",
-    "VoiceEnd",
-    "VoicePause",
-    "VoiceResume",
-    "VoiceStart",
-    "check_clip",
-    "encode_wav",
-    "energy_scorer",
-    "list_input_devices",
-    "make_scorer",
-    "read_clip",
-    "resample",
-    "segment",
-    "silero_scorer",
-    "to_clip",
-    "to_mono",
-    "utterances",
-    "webrtc_scorer",
-]
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 if TYPE_CHECKING:
-    from voxagent.audio.clip import AudioClip
-    from voxagent.audio.convert import SAMPLE_RATE, StreamResampler, encode_wav, resample, to_mono
+    from voxagent.audio.clip import (
+        AudioClip as AudioClip,
+    )
+    from voxagent.audio.convert import (
+        SAMPLE_RATE as SAMPLE_RATE,
+        StreamResampler as StreamResampler,
+        encode_wav as encode_wav,
+        resample as resample,
+        to_mono as to_mono,
+    )
     from voxagent.audio.endpointing import (
-        Endpointer,
-        EndpointerSettings,
-        Utterance,
-        VoiceEnd,
-        VoicePause,
-        VoiceResume,
-        VoiceStart,
+        Endpointer as Endpointer,
+        EndpointerSettings as EndpointerSettings,
+        Utterance as Utterance,
+        VoiceEnd as VoiceEnd,
+        VoicePause as VoicePause,
+        VoiceResume as VoiceResume,
+        VoiceStart as VoiceStart,
     )
     from voxagent.audio.ingest import (
-        MAX_INPUT_BYTES,
-        MAX_INPUT_SECONDS,
-        AudioInput,
-        check_clip,
-        read_clip,
-        to_clip,
+        MAX_INPUT_BYTES as MAX_INPUT_BYTES,
+        MAX_INPUT_SECONDS as MAX_INPUT_SECONDS,
+        AudioInput as AudioInput,
+        check_clip as check_clip,
+        read_clip as read_clip,
+        to_clip as to_clip,
     )
-    from voxagent.audio.microphone import InputDevice, Microphone, list_input_devices
+    from voxagent.audio.microphone import (
+        InputDevice as InputDevice,
+        Microphone as Microphone,
+        list_input_devices as list_input_devices,
+    )
     from voxagent.audio.segmentation import (
-        DEFAULT_TURN_VAD,
-        DEFAULT_VAD,
-        PushToTalk,
-        segment,
-        utterances,
+        DEFAULT_TURN_VAD as DEFAULT_TURN_VAD,
+        DEFAULT_VAD as DEFAULT_VAD,
+        PushToTalk as PushToTalk,
+        segment as segment,
+        utterances as utterances,
     )
     from voxagent.audio.sources import (
-        AnyioClock,
-        ArraySource,
-        AudioFile,
-        AudioSource,
-        Clock,
-        Frame,
-        PCMSource,
+        AnyioClock as AnyioClock,
+        ArraySource as ArraySource,
+        AudioFile as AudioFile,
+        AudioSource as AudioSource,
+        Clock as Clock,
+        Frame as Frame,
+        PCMSource as PCMSource,
     )
-    from voxagent.audio.turn_detector import SmartTurnDetector, TurnDetector, TurnPolicy
+    from voxagent.audio.turn_detector import (
+        SmartTurnDetector as SmartTurnDetector,
+        TurnDetector as TurnDetector,
+        TurnPolicy as TurnPolicy,
+    )
     from voxagent.audio.vad import (
-        SCORERS,
-        Scorer,
-        energy_scorer,
-        make_scorer,
-        silero_scorer,
-        webrtc_scorer,
+        SCORERS as SCORERS,
+        Scorer as Scorer,
+        energy_scorer as energy_scorer,
+        make_scorer as make_scorer,
+        silero_scorer as silero_scorer,
+        webrtc_scorer as webrtc_scorer,
     )
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'voxagent.audio' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__

@@ -249,17 +249,19 @@ class _Capture:
         self._send, self._recv = anyio.create_memory_object_stream[Float32Array](queue_frames)
         self._callback_drops = 0  # written by the callback thread only
         self._loop_drops = 0  # written by the loop thread only
-        self.status_overflows = 0
+        # PortAudio's own input overflows (the driver lost audio before calling back): one lost
+        # block each, as far as anyone can tell (written by the callback thread only).
+        self._device_overflows = 0
 
     @property
     def dropped(self) -> int:
-        """Blocks lost so far, on either side of the handoff."""
-        return self._callback_drops + self._loop_drops
+        """Blocks lost so far: in the driver, or on either side of the handoff."""
+        return self._device_overflows + self._callback_drops + self._loop_drops
 
     def callback(self, indata: Any, frames: int, time: Any, status: Any) -> None:
         """PortAudio's callback: copy and hand over, never wait."""
         if status and getattr(status, "input_overflow", False):
-            self.status_overflows += 1
+            self._device_overflows += 1
         if not self._slots.acquire(blocking=False):
             self._callback_drops += 1
             return

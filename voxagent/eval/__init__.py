@@ -13,62 +13,54 @@ telephone), `dry` (recorders), `runner`, `outcomes`, `scoring`, `report` (JSON a
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-# name -> module; loaded on first use, so `voxagent --help` (which registers the eval command
-# from voxagent.eval.command) imports neither numpy nor pydantic.
+from voxagent._lazy import lazy_exports
+
+# name -> the module that defines it (see voxagent._lazy).
 _EXPORTS: dict[str, str] = {
-    "ActualCall": "voxagent.eval.outcomes",
     "Constraint": "voxagent.eval.constraints",
-    "EvalOptions": "voxagent.eval.runner",
-    "Recorder": "voxagent.eval.dry",
-    "Suite": "voxagent.eval.suite",
-    "SuiteError": "voxagent.eval.suite",
-    "TurnOutcome": "voxagent.eval.outcomes",
-    "dry_registry": "voxagent.eval.dry",
-    "load_suite": "voxagent.eval.suite",
     "parse_constraint": "voxagent.eval.constraints",
+    "dry_registry": "voxagent.eval.dry",
+    "Recorder": "voxagent.eval.dry",
+    "ActualCall": "voxagent.eval.outcomes",
+    "TurnOutcome": "voxagent.eval.outcomes",
+    "EvalOptions": "voxagent.eval.runner",
     "run_suite": "voxagent.eval.runner",
     "score_column": "voxagent.eval.scoring",
     "score_outcomes": "voxagent.eval.scoring",
+    "load_suite": "voxagent.eval.suite",
+    "Suite": "voxagent.eval.suite",
     "suite_schema": "voxagent.eval.suite",
+    "SuiteError": "voxagent.eval.suite",
 }
-
-__all__ = [
-    "ActualCall",
-    "Constraint",
-    "EvalOptions",
-    "Recorder",
-    "Suite",
-    "SuiteError",
-    "TurnOutcome",
-    "dry_registry",
-    "load_suite",
-    "parse_constraint",
-    "run_suite",
-    "score_column",
-    "score_outcomes",
-    "suite_schema",
-]
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 if TYPE_CHECKING:
-    from voxagent.eval.constraints import Constraint, parse_constraint
-    from voxagent.eval.dry import Recorder, dry_registry
-    from voxagent.eval.outcomes import ActualCall, TurnOutcome
-    from voxagent.eval.runner import EvalOptions, run_suite
-    from voxagent.eval.scoring import score_column, score_outcomes
-    from voxagent.eval.suite import Suite, SuiteError, load_suite, suite_schema
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'voxagent.eval' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+    from voxagent.eval.constraints import (
+        Constraint as Constraint,
+        parse_constraint as parse_constraint,
+    )
+    from voxagent.eval.dry import (
+        Recorder as Recorder,
+        dry_registry as dry_registry,
+    )
+    from voxagent.eval.outcomes import (
+        ActualCall as ActualCall,
+        TurnOutcome as TurnOutcome,
+    )
+    from voxagent.eval.runner import (
+        EvalOptions as EvalOptions,
+        run_suite as run_suite,
+    )
+    from voxagent.eval.scoring import (
+        score_column as score_column,
+        score_outcomes as score_outcomes,
+    )
+    from voxagent.eval.suite import (
+        Suite as Suite,
+        SuiteError as SuiteError,
+        load_suite as load_suite,
+        suite_schema as suite_schema,
+    )

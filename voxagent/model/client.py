@@ -169,7 +169,6 @@ class ModelClient:
             redact=self._redact,
             base_url=self.base_url,
         )
-        self._models: list[ModelInfo] | None = None
         self._info: ModelInfo | None = None
         self._urls: dict[str, httpx.URL] = {}
 
@@ -214,7 +213,6 @@ class ModelClient:
                     length = entry.get("max_model_len")
                     known = type(length) is int and length > 0
                     models.append(ModelInfo(entry["id"], length if known else None))
-            self._models = models
             return models
 
     async def resolve_model(self) -> ModelInfo:

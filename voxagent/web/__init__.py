@@ -9,27 +9,30 @@ register `web` without importing any of it.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-_EXPORTS = {
+from voxagent._lazy import lazy_exports
+
+# name -> the module that defines it (see voxagent._lazy).
+_EXPORTS: dict[str, str] = {
+    "AgentOverrides": "voxagent.web.agents",
+    "VisitorAgents": "voxagent.web.agents",
+    "create_app": "voxagent.web.app",
     "MAX_FRAME_BYTES": "voxagent.web.source",
     "WebSocketSource": "voxagent.web.source",
-    "create_app": "voxagent.web.app",
-    "VisitorAgents": "voxagent.web.agents",
-    "AgentOverrides": "voxagent.web.agents",
 }
-
-__all__ = ["MAX_FRAME_BYTES", "AgentOverrides", "VisitorAgents", "WebSocketSource", "create_app"]
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 if TYPE_CHECKING:
-    from voxagent.web.agents import AgentOverrides, VisitorAgents
-    from voxagent.web.app import create_app
-    from voxagent.web.source import MAX_FRAME_BYTES, WebSocketSource
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'voxagent.web' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    from voxagent.web.agents import (
+        AgentOverrides as AgentOverrides,
+        VisitorAgents as VisitorAgents,
+    )
+    from voxagent.web.app import (
+        create_app as create_app,
+    )
+    from voxagent.web.source import (
+        MAX_FRAME_BYTES as MAX_FRAME_BYTES,
+        WebSocketSource as WebSocketSource,
+    )

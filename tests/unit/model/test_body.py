@@ -7,8 +7,7 @@ import json
 from typing import Any
 
 import numpy as np
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from voxagent.audio import encode_wav
 from voxagent.audio.clip import AudioClip, Base64Text

@@ -7,8 +7,7 @@ import json
 from typing import Annotated, Any, Literal
 
 import anyio
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 from pydantic import BaseModel, Field
 
 from voxagent.text import clean_text

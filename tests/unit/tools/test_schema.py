@@ -13,8 +13,7 @@ import jsonschema
 import pytest
 from mistral_common.protocol.instruct.messages import UserMessage
 from mistral_common.protocol.instruct.request import ChatCompletionRequest
-from mistral_common.protocol.instruct.tool_calls import Function
-from mistral_common.protocol.instruct.tool_calls import Tool as MistralTool
+from mistral_common.protocol.instruct.tool_calls import Function, Tool as MistralTool
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
