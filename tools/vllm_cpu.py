@@ -14,18 +14,19 @@ Importable: tests/integration/conftest.py uses `install()` and `tiny_server()`.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
 import json
-import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+# tools/ is not a package: the shared helpers sit next to this script.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cached_env import Progress, cache_root, locked, run_step
 
 if TYPE_CHECKING:
     from voxagent.model.vllm_server import VLLMServer
@@ -55,13 +56,6 @@ _VERIFY = (
     "import vllm.multimodal.audio; import torchaudio; print(m.version('vllm'))"
 )
 
-Progress = Callable[[str], None]
-
-
-def cache_root() -> Path:
-    """The voxagent cache directory: $VOXAGENT_CACHE or ~/.cache/voxagent."""
-    return Path(os.environ.get("VOXAGENT_CACHE") or Path.home() / ".cache" / "voxagent")
-
 
 def env_dir() -> Path:
     """The cached virtual environment holding vLLM's CPU build."""
@@ -76,33 +70,6 @@ def vllm_executable() -> Path:
 def is_installed() -> bool:
     """True when a verified install is present (its marker is written last)."""
     return (env_dir() / _MARKER).is_file() and vllm_executable().is_file()
-
-
-@contextlib.contextmanager
-def _locked() -> Iterator[None]:
-    """Serialize installs: CI may run `install` and a test fixture at the same time."""
-    cache_root().mkdir(parents=True, exist_ok=True)
-    with open(cache_root() / f"{ENV_NAME}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _run(command: Sequence[str | Path], progress: Progress, every: float = 15.0) -> None:
-    """Run one step, saying every `every` seconds that it still runs (pip -q prints nothing)."""
-    progress("$ " + " ".join(str(part) for part in command))
-    started = time.monotonic()
-    with subprocess.Popen([str(part) for part in command]) as process:
-        while True:
-            try:
-                code = process.wait(timeout=every)
-                break
-            except subprocess.TimeoutExpired:
-                progress(f"  ... still running ({time.monotonic() - started:.0f} s)")
-    if code != 0:
-        raise subprocess.CalledProcessError(code, [str(part) for part in command])
 
 
 def _site_packages(python: Path) -> Path:
@@ -136,7 +103,7 @@ def _adjust(python: Path, progress: Progress) -> None:
     # crash vLLM's audio import; vLLM's Voxtral path needs neither.
     # triton (1 GB, CUDA only) comes with xgrammar; guided decoding works without it.
     unneeded = ["torchvision", "torchcodec", "triton"]
-    _run([python, "-m", "pip", "uninstall", "-y", "-q", *unneeded], progress)
+    run_step([python, "-m", "pip", "uninstall", "-y", "-q", *unneeded], progress)
     site = _site_packages(python)
     # torchaudio's native libraries are CUDA builds too; without them it runs as pure Python.
     for library in (site / "torchaudio" / "lib").glob("*.so"):
@@ -159,7 +126,7 @@ def install(progress: Progress = print, *, force: bool = False) -> Path:
     """
     if is_installed() and not force:
         return vllm_executable()
-    with _locked():
+    with locked(ENV_NAME):
         if is_installed() and not force:
             return vllm_executable()  # another process finished it while we waited
         started = time.monotonic()
@@ -168,13 +135,13 @@ def install(progress: Progress = print, *, force: bool = False) -> Path:
         python = env / "bin" / "python"
         if not python.is_file():
             progress(f"creating the vLLM CPU environment in {env}")
-            _run([sys.executable, "-m", "venv", "--clear", env], progress)
+            run_step([sys.executable, "-m", "venv", "--clear", env], progress)
         progress(f"installing {REQUIREMENT} (about 100 s and 2.7 GB the first time)")
         quiet = ["-q", "--disable-pip-version-check"]
-        _run([python, "-m", "pip", "install", *quiet, REQUIREMENT], progress)
+        run_step([python, "-m", "pip", "install", *quiet, REQUIREMENT], progress)
         _adjust(python, progress)
         progress("verifying the install")
-        _run([python, "-c", _VERIFY], progress)
+        run_step([python, "-c", _VERIFY], progress)
         marker = {"requirement": REQUIREMENT, "seconds": round(time.monotonic() - started)}
         (env / _MARKER).write_text(json.dumps(marker) + "\n")
         progress(f"vLLM CPU build ready in {marker['seconds']} s: {vllm_executable()}")

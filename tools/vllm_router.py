@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
 import json
 import os
 import signal
@@ -21,23 +20,20 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
 import httpx
 
+# tools/ is not a package: the shared helpers sit next to this script.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cached_env import Progress, cache_root, locked, run_step
+
 VERSION = "0.1.17"
 REQUIREMENT = f"vllm-router=={VERSION}"
 ENV_NAME = f"vllm-router-{VERSION}"
 _MARKER = "voxagent-verified.json"
-
-Progress = Callable[[str], None]
-
-
-def cache_root() -> Path:
-    """The voxagent cache directory: $VOXAGENT_CACHE or ~/.cache/voxagent."""
-    return Path(os.environ.get("VOXAGENT_CACHE") or Path.home() / ".cache" / "voxagent")
 
 
 def env_dir() -> Path:
@@ -55,22 +51,6 @@ def is_installed() -> bool:
     return (env_dir() / _MARKER).is_file() and executable().is_file()
 
 
-@contextlib.contextmanager
-def _locked() -> Iterator[None]:
-    cache_root().mkdir(parents=True, exist_ok=True)
-    with open(cache_root() / f"{ENV_NAME}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _run(command: Sequence[str | Path], progress: Progress) -> None:
-    progress("$ " + " ".join(str(part) for part in command))
-    subprocess.run([str(part) for part in command], check=True)
-
-
 def install(progress: Progress = print) -> Path:
     """Install vllm-router into the cached environment, once; return its executable.
 
@@ -79,7 +59,7 @@ def install(progress: Progress = print) -> Path:
     """
     if is_installed():
         return executable()
-    with _locked():
+    with locked(ENV_NAME):
         if is_installed():
             return executable()
         started = time.monotonic()
@@ -87,11 +67,11 @@ def install(progress: Progress = print) -> Path:
         python = env / "bin" / "python"
         if not python.is_file():
             progress(f"creating the vllm-router environment in {env}")
-            _run([sys.executable, "-m", "venv", "--clear", env], progress)
+            run_step([sys.executable, "-m", "venv", "--clear", env], progress)
         quiet = ["-q", "--disable-pip-version-check"]
-        _run([python, "-m", "pip", "install", *quiet, REQUIREMENT], progress)
+        run_step([python, "-m", "pip", "install", *quiet, REQUIREMENT], progress)
         # The Rust extension must load (the wheel falls back to a Python debug balancer if not).
-        _run([python, "-c", "import vllm_router_rs, vllm_router.router"], progress)
+        run_step([python, "-c", "import vllm_router_rs, vllm_router.router"], progress)
         marker = {"requirement": REQUIREMENT, "seconds": round(time.monotonic() - started)}
         (env / _MARKER).write_text(json.dumps(marker) + "\n")
         progress(f"vllm-router ready in {marker['seconds']} s: {executable()}")

@@ -87,8 +87,10 @@ def test_vllm_cpu_install_steps_say_they_still_run(capsys: pytest.CaptureFixture
     finally:
         sys.path.pop(0)
     said: list[str] = []
-    vllm_cpu._run([sys.executable, "-c", "import time; time.sleep(0.5)"], said.append, every=0.1)
+    vllm_cpu.run_step(
+        [sys.executable, "-c", "import time; time.sleep(0.5)"], said.append, every=0.1
+    )
     assert said[0].startswith("$ ")
     assert any("still running" in line for line in said[1:])
     with pytest.raises(subprocess.CalledProcessError):
-        vllm_cpu._run([sys.executable, "-c", "raise SystemExit(3)"], said.append)
+        vllm_cpu.run_step([sys.executable, "-c", "raise SystemExit(3)"], said.append)
