@@ -31,7 +31,7 @@ import anyio
 import soundfile
 
 from voxagent.audio import AudioFile
-from voxagent.model.realtime import RealtimeTranscriber
+from voxagent.realtime.transcriber import RealtimeTranscriber
 
 TOOLS = Path(__file__).resolve().parent
 DEFAULT_WAV = TOOLS.parent / "examples" / "audio" / "kitchen_light_on.wav"

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cached_env import Progress, cache_root, locked, run_step
 
 if TYPE_CHECKING:
-    from voxagent.model.vllm_server import VLLMServer
+    from voxagent.serve.server import VLLMServer
 
 if __name__ == "__main__":
     # Run as a script from a checkout: voxagent need not be installed.
@@ -169,7 +169,7 @@ def tiny_server(
     on_progress: Progress | None = None,
 ) -> VLLMServer:
     """A `VLLMServer` (not started) for the tiny Voxtral on the cached CPU build."""
-    from voxagent.model.vllm_server import VLLMServer
+    from voxagent.serve.server import VLLMServer
 
     return VLLMServer(
         str(tiny_model_dir(realtime=realtime)),

@@ -81,10 +81,10 @@ if TYPE_CHECKING:
 
     from voxagent.audio import AudioSource, EndpointerSettings, TurnDetector, TurnPolicy
     from voxagent.audio.clip import AudioClip
+    from voxagent.client import ModelClient
+    from voxagent.client.admission import Admission
     from voxagent.conversation import Budget, Conversation
-    from voxagent.model import ModelClient
-    from voxagent.model.admission import Admission
-    from voxagent.model.realtime import RealtimeTranscriber
+    from voxagent.realtime.transcriber import RealtimeTranscriber
 
 __all__ = ["Agent", "Speaker", "TurnResult"]
 
@@ -166,7 +166,7 @@ class Agent(Generic[DepsT]):
         turn_policy: When the detector is asked and what ends the turn
             (`voxagent.audio.TurnPolicy`; its defaults when None).
         admission: A limit on model requests in flight shared by the agents given the same
-            one (`voxagent.model.Admission`): over it, requests wait first come, first served;
+            one (`voxagent.client.Admission`): over it, requests wait first come, first served;
             the wait is `timings["admission"]`. None: no limit.
         clock: Monotonic clock in seconds (injected in tests).
     """
@@ -300,8 +300,8 @@ class Agent(Generic[DepsT]):
         return self._client
 
     async def __aenter__(self) -> Agent[DepsT]:
+        from voxagent.client import ModelClient
         from voxagent.conversation import Budget
-        from voxagent.model import ModelClient
 
         telemetry.enabled()  # OpenTelemetry is looked up (and imported) here, not in a turn
         stack = contextlib.AsyncExitStack()
@@ -366,7 +366,7 @@ class Agent(Generic[DepsT]):
                 "no server URL and no model to start a local server for",
                 hint=f"pass model=..., or {_NO_SERVER_HINT}",
             )
-        from voxagent.model.vllm_server import VLLMServer, find_vllm
+        from voxagent.serve.server import VLLMServer, find_vllm
 
         if find_vllm() is None:
             raise ConfigurationError(

@@ -21,7 +21,7 @@ from voxagent.events import ErrorEvent, Event, TranscriptFinal
 
 if TYPE_CHECKING:
     from voxagent.audio import AudioSource, Frame
-    from voxagent.model.realtime import RealtimeTranscriber
+    from voxagent.realtime.transcriber import RealtimeTranscriber
 
 __all__ = ["CaptionTap", "PendingTranscript"]
 

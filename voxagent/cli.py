@@ -120,7 +120,7 @@ def check_server_choice(base_url: str | None, model: str | None) -> None:
             f"no server to talk to: {where}; or --model MODEL to start a local vLLM server "
             f"({pip_install('serve')})"
         )
-    from voxagent.model.vllm_server import find_vllm
+    from voxagent.serve.server import find_vllm
 
     if find_vllm() is None:
         raise UsageError(
@@ -513,7 +513,7 @@ async def cmd_run(args: argparse.Namespace, printer: Printer) -> int:
     if args.captions_model:
         if not args.captions_url:
             raise UsageError("--captions-model needs --captions-url (the Realtime server's URL)")
-        from voxagent.model.realtime import RealtimeTranscriber
+        from voxagent.realtime.transcriber import RealtimeTranscriber
 
         agent.live_transcriber = RealtimeTranscriber(args.captions_url, args.captions_model)
     if not args.mic and not inputs:
@@ -555,7 +555,7 @@ async def cmd_run(args: argparse.Namespace, printer: Printer) -> int:
 
 
 async def cmd_serve(args: argparse.Namespace) -> int:
-    from voxagent.model.vllm_server import VLLMServer
+    from voxagent.serve.server import VLLMServer
 
     extra = [a for a in args.extra if a != "--"]
     started = anyio.current_time()
@@ -580,7 +580,7 @@ async def cmd_transcribe(args: argparse.Namespace) -> int:
     if not base_url:
         raise UsageError("transcribe needs --base-url or VOXAGENT_BASE_URL")
     if args.live:
-        from voxagent.model.realtime import RealtimeTranscriber, print_live_captions
+        from voxagent.realtime.transcriber import RealtimeTranscriber, print_live_captions
 
         source: Any
         if args.file:
@@ -600,7 +600,7 @@ async def cmd_transcribe(args: argparse.Namespace) -> int:
     if not args.file:
         raise UsageError("transcribe needs a FILE (or --live)")
     from voxagent.audio import to_clip
-    from voxagent.model import ModelClient
+    from voxagent.client import ModelClient
     from voxagent.progress import progress
 
     clip = await anyio.to_thread.run_sync(to_clip, args.file, None)

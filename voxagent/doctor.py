@@ -55,7 +55,7 @@ async def server_checks(base_url: str | None, model: str | None) -> list[Check]:
                 "(start one with `voxagent serve`)",
             )
         ]
-    from voxagent.model import ModelClient
+    from voxagent.client import ModelClient
 
     checks: list[Check] = []
     try:

@@ -59,8 +59,8 @@ if TYPE_CHECKING:
     from voxagent.approval import Approval, ApprovalRequest
     from voxagent.audio import AudioSource, EndpointerSettings, TurnDetector, TurnPolicy, Utterance
     from voxagent.audio.clip import AudioClip
-    from voxagent.model import ModelClient
-    from voxagent.model.realtime import RealtimeTranscriber
+    from voxagent.client import ModelClient
+    from voxagent.realtime.transcriber import RealtimeTranscriber
     from voxagent.results import TurnResult
 
 __all__ = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from voxagent.model.types import Usage
+from voxagent.client.types import Usage
 
 if TYPE_CHECKING:
     from voxagent.tools import ToolResult

@@ -26,13 +26,13 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from pydantic_core import to_jsonable_python
 
-from voxagent.model.types import ChatResponse, StreamItem, ToolCall, ToolCallReady
+from voxagent.client.types import ChatResponse, StreamItem, ToolCall, ToolCallReady
 from voxagent.tools import ToolArgumentsError, ToolRegistry, ToolResult
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
 
-    from voxagent.model import ModelClient
+    from voxagent.client import ModelClient
     from voxagent.tools import Tool
 
 __all__ = ["ReadOnlyResults", "Speculation"]

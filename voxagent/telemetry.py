@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, Any, ParamSpec
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from voxagent.model import ModelClient
-    from voxagent.model.types import ChatResponse
+    from voxagent.client import ModelClient
+    from voxagent.client.types import ChatResponse
     from voxagent.results import TurnResult
     from voxagent.tools import RunContext, Tool, ToolRegistry, ToolResult
 

@@ -37,6 +37,16 @@ from voxagent.approval import (
     denial_message,
     format_question,
 )
+from voxagent.client.sse import arguments_complete
+from voxagent.client.types import (
+    ChatResponse,
+    StreamDone,
+    StreamItem,
+    TextDelta,
+    ToolCall,
+    ToolCallReady,
+    Usage,
+)
 from voxagent.errors import ConversationError
 from voxagent.events import (
     AssistantMessage,
@@ -51,16 +61,6 @@ from voxagent.events import (
     TurnCompleted,
     TurnStarted,
 )
-from voxagent.model.sse import arguments_complete
-from voxagent.model.types import (
-    ChatResponse,
-    StreamDone,
-    StreamItem,
-    TextDelta,
-    ToolCall,
-    ToolCallReady,
-    Usage,
-)
 from voxagent.results import ToolCallRecord, TurnResult
 from voxagent.speculation import ReadOnlyResults, Speculation
 from voxagent.text import clean_text
@@ -70,8 +70,8 @@ from voxagent.tools.invoke import is_async_callable
 if TYPE_CHECKING:
     from voxagent.audio.clip import AudioClip
     from voxagent.captions import PendingTranscript
+    from voxagent.client import ModelClient
     from voxagent.conversation import Budget, Conversation
-    from voxagent.model import ModelClient
 
 __all__ = [
     "ModelSettings",

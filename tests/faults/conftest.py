@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voxagent.model.retry import RetryPolicy
+from voxagent.client.retry import RetryPolicy
 from voxagent.testing.http11 import Connection, IncomingRequest
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def wav() -> Path:
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Agents build their own ModelClient: shrink the default backoff so retries take ms."""
     monkeypatch.setattr(
-        "voxagent.model.client.RetryPolicy", partial(RetryPolicy, base_delay=0.01, max_delay=0.02)
+        "voxagent.client.client.RetryPolicy", partial(RetryPolicy, base_delay=0.01, max_delay=0.02)
     )
 
 

@@ -22,8 +22,8 @@ import anyio.from_thread
 import pytest
 
 from voxagent.cli import main
+from voxagent.client import ToolCall
 from voxagent.conversation import Conversation
-from voxagent.model import ToolCall
 from voxagent.testing import Reply, ScriptedServer
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,11 +20,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from voxagent import Agent
+from voxagent.client import ModelClient, ModelTimeoutError, StreamDone, TextDelta, ToolCallReady
+from voxagent.client.answers import decode_json, parse_chat
+from voxagent.client.sse import StreamAssembler
+from voxagent.client.types import StreamItem
 from voxagent.errors import ProtocolError, ServerError, VoxagentError
-from voxagent.model import ModelClient, ModelTimeoutError, StreamDone, TextDelta, ToolCallReady
-from voxagent.model.answers import decode_json, parse_chat
-from voxagent.model.sse import StreamAssembler
-from voxagent.model.types import StreamItem
 from voxagent.testing.http11 import Connection, IncomingRequest
 
 from .conftest import loopback_server

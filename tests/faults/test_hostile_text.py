@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from voxagent import Agent, tool
+from voxagent.client.dialects import VLLM
+from voxagent.client.types import ToolCall
 from voxagent.conversation import AssistantTurn, Conversation, UserTurn
 from voxagent.errors import ConversationError
-from voxagent.model.dialects import VLLM
-from voxagent.model.types import ToolCall
 from voxagent.testing import Reply, ScriptedServer
 from voxagent.testing.validation import VllmValidator
 from voxagent.text import clean_text, printable

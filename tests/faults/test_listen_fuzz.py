@@ -264,9 +264,9 @@ def test_random_listen_sessions_keep_the_conversation_valid(
 
     from hypothesis.stateful import run_state_machine_as_test
 
-    from voxagent.model.retry import RetryPolicy
+    from voxagent.client.retry import RetryPolicy
 
     monkeypatch.setattr(
-        "voxagent.model.client.RetryPolicy", partial(RetryPolicy, base_delay=0.01, max_delay=0.02)
+        "voxagent.client.client.RetryPolicy", partial(RetryPolicy, base_delay=0.01, max_delay=0.02)
     )
     run_state_machine_as_test(ListenMachine, settings=settings.get_profile(PROFILE))

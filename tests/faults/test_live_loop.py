@@ -20,6 +20,7 @@ import soundfile as sf
 import voxagent.errors
 from voxagent import Agent, tool
 from voxagent.audio import ArraySource, AudioFile, Frame
+from voxagent.client.retry import RetryPolicy
 from voxagent.errors import AudioError, ModelError, RealtimeError, VoxagentError
 from voxagent.events import (
     AssistantMessage,
@@ -37,7 +38,6 @@ from voxagent.events import (
     TurnCompleted,
     TurnStarted,
 )
-from voxagent.model.retry import RetryPolicy
 from voxagent.testing import Reply, ScriptedServer
 
 from .conftest import EXAMPLES, RATE, assert_next_turn_works, assert_paired, speech
@@ -710,7 +710,7 @@ async def test_the_approval_question_shows_the_validated_values_of_double_encode
 
 
 async def test_request_timeout_on_the_agent_bounds_a_stalled_stream_in_ask_and_listen() -> None:
-    from voxagent.model.http_errors import ModelTimeoutError
+    from voxagent.client.errors import ModelTimeoutError
 
     script = [
         Reply.hang(after_chunks=1),

@@ -20,6 +20,8 @@ import numpy as np
 import pytest
 
 from voxagent import Agent
+from voxagent.client import ModelClient
+from voxagent.client.errors import Redactor, public_url
 from voxagent.errors import (
     ModelError,
     ProtocolError,
@@ -29,9 +31,7 @@ from voxagent.errors import (
     VoxagentError,
 )
 from voxagent.events import Event
-from voxagent.model import ModelClient
-from voxagent.model.http_errors import Redactor, public_url
-from voxagent.model.realtime import RealtimeTranscriber
+from voxagent.realtime.transcriber import RealtimeTranscriber
 from voxagent.testing.http11 import Connection, IncomingRequest
 from voxagent.testing.realtime_server import RealtimeTestServer
 

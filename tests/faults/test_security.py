@@ -301,8 +301,8 @@ def test_a_tampered_saved_conversation_gives_a_clear_conversation_error(
 def test_the_managed_vllm_server_binds_to_loopback_by_default() -> None:
     import inspect
 
-    from voxagent.model.vllm_command import vllm_command
-    from voxagent.model.vllm_server import VLLMServer
+    from voxagent.serve.command import vllm_command
+    from voxagent.serve.server import VLLMServer
 
     command = vllm_command(
         "mistralai/Voxtral-Mini-3B-2507", port=8123, cpu=True, vllm_executable="vllm"

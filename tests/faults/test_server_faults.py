@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from voxagent import Agent
+from voxagent.client import ModelTimeoutError
 from voxagent.errors import (
     AuthenticationError,
     BadRequestError,
@@ -24,7 +25,6 @@ from voxagent.errors import (
     ServerError,
     ServerUnavailableError,
 )
-from voxagent.model import ModelTimeoutError
 from voxagent.testing import Reply, ScriptedServer
 
 from .conftest import assert_next_turn_works, hosted

@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from voxagent import Agent, tool
 from voxagent.audio import Frame
+from voxagent.client.dialects import VLLM
 from voxagent.conversation import AssistantTurn, UserTurn
 from voxagent.events import (
     AssistantMessage,
@@ -41,7 +42,6 @@ from voxagent.events import (
     TurnCompleted,
     TurnStarted,
 )
-from voxagent.model.dialects import VLLM
 from voxagent.testing import Reply, ScriptedServer
 from voxagent.testing.server import ScriptedRequest
 

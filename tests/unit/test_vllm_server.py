@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from voxagent.errors import ConfigurationError
-from voxagent.model.vllm_server import (
+from voxagent.serve.server import (
     VLLMServer,
     VLLMStartError,
     detect_vllm,

@@ -11,7 +11,7 @@ import pytest
 
 from voxagent import Agent
 from voxagent.errors import ConfigurationError
-from voxagent.model.realtime import RealtimeTranscriber
+from voxagent.realtime.transcriber import RealtimeTranscriber
 from voxagent.web.agents import CLONED_PARAMETERS, AgentOverrides, VisitorAgents, load_app
 
 

@@ -34,7 +34,7 @@ VARIANTS = ("shared", "admission", "aiohttp", "aiohttp+admission")
 
 def _client(sessions: int, variant: str) -> tuple[httpx.AsyncClient, Any]:
     """The shared client and the admission limit (or None) a variant runs with."""
-    from voxagent.model import Admission
+    from voxagent.client import Admission
 
     limited = variant.endswith("admission")
     size = ADMIT if limited else sessions

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from voxagent.audio.clip import AudioClip
+from voxagent.client.dialects import Dialect
+from voxagent.client.types import ToolCall
 from voxagent.conversation.budget import Budget, audio_tokens
 from voxagent.conversation.render import make_plan, render_plan
 from voxagent.conversation.turns import (
@@ -22,8 +24,6 @@ from voxagent.conversation.turns import (
     new_call_id,
 )
 from voxagent.errors import ConversationError
-from voxagent.model.dialects import Dialect
-from voxagent.model.types import ToolCall
 from voxagent.text import clean_text
 
 __all__ = ["Conversation"]

@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from voxagent.client.dialects import Dialect
 from voxagent.conversation.budget import Budget, TokenCounter, audio_tokens, tools_tokens
 from voxagent.conversation.turns import AssistantTurn, ToolResultTurn, Turn, UserTurn
 from voxagent.errors import ContextLengthError, ConversationError
 from voxagent.jsonsafe import MAX_JSON_BYTES, MAX_JSON_DEPTH, JSONLimitError, loads_bounded
-from voxagent.model.dialects import Dialect
 
 __all__ = [
     "EMPTY_RESULT_TEXT",

@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from voxagent.audio.clip import AudioClip
+from voxagent.client.types import ToolCall
 from voxagent.conversation.turns import AssistantTurn, ToolResultTurn, Turn, UserTurn
 from voxagent.errors import AudioError, ConversationError
 from voxagent.jsonsafe import JSONLimitError, loads_bounded
-from voxagent.model.types import ToolCall
 from voxagent.text import clean_text
 
 if TYPE_CHECKING:

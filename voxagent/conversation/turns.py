@@ -13,7 +13,7 @@ from collections.abc import Container
 from dataclasses import dataclass, field
 
 from voxagent.audio.clip import AudioClip
-from voxagent.model.types import ToolCall
+from voxagent.client.types import ToolCall
 
 __all__ = [
     "AssistantTurn",

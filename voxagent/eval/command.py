@@ -135,12 +135,12 @@ async def cmd_eval(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from voxagent.cli import UsageError, check_tool_choice, err, load_agent
+    from voxagent.client import ModelClient
     from voxagent.distribution import pip_install
     from voxagent.eval.perturb import load_noise, variants
     from voxagent.eval.report import apply_gate, build_report, to_json, write_atomically
     from voxagent.eval.runner import EvalOptions, plan_runs, run_suite
     from voxagent.eval.suite import SuiteError, load_suite
-    from voxagent.model import ModelClient
 
     try:
         import rich  # noqa: F401  # the terminal report and progress need it

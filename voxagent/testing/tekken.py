@@ -216,7 +216,7 @@ def write_tiny_voxtral(directory: str | Path, *, realtime: bool = False) -> Path
     """Write a servable tiny Voxtral model directory (tekken.json + params.json).
 
     Serve it with `vllm serve DIR --load-format dummy --tokenizer-mode mistral --config-format
-    mistral` (see `voxagent.model.vllm_server`).
+    mistral` (see `voxagent.serve.server`).
 
     Args:
         directory: The model directory; created when missing.

@@ -201,7 +201,7 @@ class VisitorAgents:
         o = self.overrides
         transcriber = None
         if o.captions_url is not None and o.captions_model is not None:
-            from voxagent.model.realtime import RealtimeTranscriber
+            from voxagent.realtime.transcriber import RealtimeTranscriber
 
             transcriber = RealtimeTranscriber(o.captions_url, o.captions_model)
         agent = VisitorAgent(

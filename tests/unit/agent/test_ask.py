@@ -364,7 +364,7 @@ async def test_unreachable_server_gives_one_clear_error() -> None:
 
 async def test_no_server_and_no_vllm_lists_the_ways_out(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("VOXAGENT_BASE_URL", raising=False)
-    monkeypatch.setattr("voxagent.model.vllm_server.find_vllm", lambda: None)
+    monkeypatch.setattr("voxagent.serve.server.find_vllm", lambda: None)
     agent: Agent[None] = Agent(model="mistralai/Voxtral-Mini-3B-2507")
     with pytest.raises(ConfigurationError) as caught:
         async with agent:

@@ -149,7 +149,7 @@ async def test_spoken_confirmation_is_asked_spoken_and_classified_by_the_model(
 
 async def test_live_captions_stream_while_speaking_and_become_the_turn_transcript() -> None:
     from voxagent.events import TranscriptDelta, TranscriptFinal
-    from voxagent.model.realtime import RealtimeTranscriber
+    from voxagent.realtime.transcriber import RealtimeTranscriber
     from voxagent.testing.realtime_server import RealtimeTestServer
 
     audio = spoken("kitchen_light_on")

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from voxagent.audio.clip import AudioClip
+from voxagent.client.dialects import VLLM
+from voxagent.client.types import ToolCall
 from voxagent.conversation import (
     UNTRANSCRIBED_TEXT,
     Budget,
@@ -19,8 +21,6 @@ from voxagent.conversation import (
     tekken_counter,
 )
 from voxagent.errors import ConfigurationError, ContextLengthError
-from voxagent.model.dialects import VLLM
-from voxagent.model.types import ToolCall
 
 Encode = Callable[..., int]
 Clip = Callable[..., AudioClip]

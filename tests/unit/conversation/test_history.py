@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from voxagent.audio.clip import AudioClip
+from voxagent.client.types import ToolCall
 from voxagent.conversation import (
     AssistantTurn,
     Conversation,
@@ -16,7 +17,6 @@ from voxagent.conversation import (
     is_valid_call_id,
 )
 from voxagent.errors import ConversationError
-from voxagent.model.types import ToolCall
 
 
 def ticking() -> Callable[[], float]:

@@ -18,9 +18,9 @@ from mistral_common.protocol.instruct.request import ChatCompletionRequest
 from mistral_common.tokens.tokenizers.mistral import MistralTokenizer
 
 from voxagent.audio.clip import AudioClip
+from voxagent.client.dialects import VLLM
 from voxagent.conversation import Budget, Conversation
 from voxagent.errors import ConfigurationError, ConversationError
-from voxagent.model.dialects import VLLM
 
 Clip = Callable[..., AudioClip]
 

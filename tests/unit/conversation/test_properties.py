@@ -10,6 +10,8 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 from voxagent.audio.clip import AudioClip
+from voxagent.client.dialects import VLLM
+from voxagent.client.types import ToolCall
 from voxagent.conversation import (
     MISSING_RESULT_TEXT,
     AssistantTurn,
@@ -20,8 +22,6 @@ from voxagent.conversation import (
     UserTurn,
 )
 from voxagent.errors import ContextLengthError, ConversationError
-from voxagent.model.dialects import VLLM
-from voxagent.model.types import ToolCall
 
 Encode = Callable[..., int]
 Clip = Callable[..., AudioClip]

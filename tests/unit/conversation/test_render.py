@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 
 from voxagent.audio.clip import AudioClip
+from voxagent.client.dialects import MISTRAL, VLLM
+from voxagent.client.types import ToolCall
 from voxagent.conversation import (
     EMPTY_RESULT_TEXT,
     MISSING_RESULT_TEXT,
     Conversation,
 )
 from voxagent.errors import ConversationError
-from voxagent.model.dialects import MISTRAL, VLLM
-from voxagent.model.types import ToolCall
 
 Encode = Callable[..., int]
 

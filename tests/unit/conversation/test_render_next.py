@@ -7,10 +7,10 @@ from collections.abc import Callable
 import pytest
 
 from voxagent.audio.clip import AudioClip
+from voxagent.client.dialects import VLLM
+from voxagent.client.types import ToolCall
 from voxagent.conversation import Budget, Conversation
 from voxagent.errors import ConversationError
-from voxagent.model.dialects import VLLM
-from voxagent.model.types import ToolCall
 
 
 @pytest.mark.parametrize("turns", [0, 1, 4, 5, 6, 9, 12])

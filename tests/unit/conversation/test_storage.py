@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from voxagent.audio.clip import AudioClip
+from voxagent.client.dialects import VLLM
+from voxagent.client.types import ToolCall
 from voxagent.conversation import Budget, Conversation
 from voxagent.errors import ConversationError
-from voxagent.model.dialects import VLLM
-from voxagent.model.types import ToolCall
 
 Encode = Callable[..., int]
 Clip = Callable[..., AudioClip]

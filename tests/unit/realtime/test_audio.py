@@ -7,7 +7,7 @@ import pytest
 
 from voxagent.audio import Frame
 from voxagent.errors import AudioError
-from voxagent.model.realtime_audio import Utterance, to_pcm16
+from voxagent.realtime.audio import Utterance, to_pcm16
 
 
 def test_float_samples_are_scaled_and_clipped() -> None:

@@ -11,7 +11,7 @@ import pytest
 from voxagent.audio import ArraySource
 from voxagent.errors import ConfigurationError
 from voxagent.events import TranscriptDelta, TranscriptFinal
-from voxagent.model.realtime import RealtimeTranscriber, print_live_captions
+from voxagent.realtime.transcriber import RealtimeTranscriber, print_live_captions
 from voxagent.testing.realtime_server import RealtimeTestServer
 
 pytestmark = pytest.mark.anyio

@@ -13,8 +13,8 @@ import pytest
 
 from voxagent.errors import AudioError, ModelNotFoundError, RealtimeError, ServerUnavailableError
 from voxagent.events import TranscriptDelta
-from voxagent.model.realtime import RealtimeTranscriber
-from voxagent.model.realtime_protocol import RealtimeModelNotFoundError
+from voxagent.realtime.protocol import RealtimeModelNotFoundError
+from voxagent.realtime.transcriber import RealtimeTranscriber
 from voxagent.testing.realtime_server import RealtimeTestServer, TcpRelay
 
 pytestmark = pytest.mark.anyio

@@ -12,7 +12,7 @@ import pytest
 
 from voxagent.errors import AudioError, ConfigurationError
 from voxagent.events import TranscriptDelta, TranscriptFinal
-from voxagent.model.mlx_backend import DEFAULT_MLX_MODEL, MLXTranscriber
+from voxagent.realtime.mlx import DEFAULT_MLX_MODEL, MLXTranscriber
 
 pytestmark = pytest.mark.anyio
 

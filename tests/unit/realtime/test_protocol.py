@@ -10,8 +10,7 @@ from mistralai.client import models as mm
 
 from voxagent.errors import ProtocolError, RealtimeError
 from voxagent.events import TranscriptDelta
-from voxagent.model.realtime import RealtimeTranscriber, mistral_realtime_transcriber
-from voxagent.model.realtime_protocol import (
+from voxagent.realtime.protocol import (
     MISTRAL_REALTIME,
     VLLM_REALTIME,
     ServerDelta,
@@ -21,6 +20,7 @@ from voxagent.model.realtime_protocol import (
     ServerSessionUpdated,
     realtime_error,
 )
+from voxagent.realtime.transcriber import RealtimeTranscriber, mistral_realtime_transcriber
 from voxagent.testing.realtime_server import RealtimeTestServer
 
 

@@ -10,20 +10,20 @@ import anyio
 import pytest
 from mistralai.client import models as mm
 
+from voxagent.client.dialects import MISTRAL, VLLM
 from voxagent.errors import RealtimeError
-from voxagent.model.dialects import MISTRAL, VLLM
-from voxagent.model.realtime import (
-    MISTRAL_REALTIME_MODEL,
-    RealtimeTranscriber,
-    mistral_realtime_transcriber,
-)
-from voxagent.model.realtime_protocol import (
+from voxagent.realtime.protocol import (
     MISTRAL_REALTIME,
     VLLM_REALTIME,
     MistralRealtimeProtocol,
     ServerSessionUpdated,
     ServerTurn,
     realtime_error,
+)
+from voxagent.realtime.transcriber import (
+    MISTRAL_REALTIME_MODEL,
+    RealtimeTranscriber,
+    mistral_realtime_transcriber,
 )
 from voxagent.testing.realtime_server import RealtimeTestServer
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from voxagent.audio.clip import AudioClip
-from voxagent.model import VLLM
+from voxagent.client import VLLM
 from voxagent.testing import Reply, ScriptedServer
 
 pytestmark = pytest.mark.anyio

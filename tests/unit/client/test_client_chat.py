@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 
 from voxagent.audio.clip import AudioClip
-from voxagent.model import (
+from voxagent.client import (
     ModelClient,
     ModelInfo,
     StreamDone,
     TextDelta,
     ToolCallReady,
 )
-from voxagent.model.types import StreamItem
+from voxagent.client.types import StreamItem
 from voxagent.testing import Reply, ScriptedCall, ScriptedServer
 
 pytestmark = pytest.mark.anyio

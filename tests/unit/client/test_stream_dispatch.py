@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from voxagent.client.sse import SSEDecoder, StreamAssembler, arguments_complete
+from voxagent.client.types import StreamItem, TextDelta, ToolCallReady
 from voxagent.errors import ProtocolError
-from voxagent.model.sse import SSEDecoder, StreamAssembler, arguments_complete
-from voxagent.model.types import StreamItem, TextDelta, ToolCallReady
 
 
 def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:

@@ -38,11 +38,11 @@ import anyio.abc
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import WebSocketException
 
+from voxagent.client.errors import REDACTED, Redactor, public_url
 from voxagent.errors import ConfigurationError, ServerUnavailableError, VoxagentError
 from voxagent.events import TranscriptDelta, TranscriptFinal
-from voxagent.model.http_errors import REDACTED, Redactor, public_url
-from voxagent.model.realtime_audio import RealtimeTimings, Utterance
-from voxagent.model.realtime_connection import (
+from voxagent.realtime.audio import RealtimeTimings, Utterance
+from voxagent.realtime.connection import (
     Connection,
     Dropped,
     Failed,
@@ -55,7 +55,7 @@ from voxagent.model.realtime_connection import (
     send_audio,
     send_json,
 )
-from voxagent.model.realtime_protocol import (
+from voxagent.realtime.protocol import (
     MISTRAL_REALTIME,
     VLLM_REALTIME,
     MistralRealtimeProtocol,

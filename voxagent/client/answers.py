@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from voxagent.client.errors import server_message
+from voxagent.client.types import ChatResponse, ToolCall, Usage
 from voxagent.errors import ProtocolError, ServerError
 from voxagent.jsonsafe import loads_bounded
-from voxagent.model.http_errors import server_message
-from voxagent.model.types import ChatResponse, ToolCall, Usage
 
 __all__ = [
     "MAX_ANSWER_CHARS",

@@ -11,6 +11,8 @@ from typing import Any
 import anyio
 import pytest
 
+from voxagent.client import ModelClient, ModelTimeoutError, RetryPolicy, StreamDone, TextDelta
+from voxagent.client.types import StreamItem
 from voxagent.errors import (
     AuthenticationError,
     BadRequestError,
@@ -22,8 +24,6 @@ from voxagent.errors import (
     ServerError,
     ServerUnavailableError,
 )
-from voxagent.model import ModelClient, ModelTimeoutError, RetryPolicy, StreamDone, TextDelta
-from voxagent.model.types import StreamItem
 from voxagent.testing import Reply, ScriptedServer
 
 pytestmark = pytest.mark.anyio

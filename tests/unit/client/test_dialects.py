@@ -9,8 +9,8 @@ import pytest
 from mistralai.client.models import AudioChunk, ChatCompletionRequest, ChatCompletionStreamRequest
 
 from voxagent.audio.clip import AudioClip
+from voxagent.client import MISTRAL, VLLM, ModelClient, detect_dialect
 from voxagent.errors import AuthenticationError, ConfigurationError
-from voxagent.model import MISTRAL, VLLM, ModelClient, detect_dialect
 from voxagent.testing import Reply, ScriptedServer
 
 pytestmark = pytest.mark.anyio

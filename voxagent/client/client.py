@@ -20,6 +20,15 @@ import httpx
 
 from voxagent import telemetry
 from voxagent.audio.clip import AudioClip
+from voxagent.client.admission import Admission
+from voxagent.client.answers import MAX_ANSWER_CHARS, decode_json, parse_chat
+from voxagent.client.body import encode_body
+from voxagent.client.dialects import MISTRAL, VLLM, Dialect, detect_dialect
+from voxagent.client.errors import Redactor, public_url
+from voxagent.client.retry import RetryPolicy
+from voxagent.client.sse import SSEDecoder, StreamAssembler
+from voxagent.client.transport import Transport
+from voxagent.client.types import ChatResponse, ModelInfo, StreamDone, StreamItem
 from voxagent.errors import (
     ConfigurationError,
     ModelError,
@@ -27,15 +36,6 @@ from voxagent.errors import (
     ProtocolError,
     VoxagentError,
 )
-from voxagent.model.admission import Admission
-from voxagent.model.answers import MAX_ANSWER_CHARS, decode_json, parse_chat
-from voxagent.model.body import encode_body
-from voxagent.model.dialects import MISTRAL, VLLM, Dialect, detect_dialect
-from voxagent.model.http_errors import Redactor, public_url
-from voxagent.model.retry import RetryPolicy
-from voxagent.model.sse import SSEDecoder, StreamAssembler
-from voxagent.model.transport import Transport
-from voxagent.model.types import ChatResponse, ModelInfo, StreamDone, StreamItem
 
 __all__ = ["ModelClient"]
 
@@ -84,7 +84,7 @@ class ModelClient:
             call, accepted in one answer, in characters (streamed or not); beyond it the
             request fails with `ProtocolError` at once (a stream is not read further).
         admission: A limit on requests in flight, shared with other clients (see
-            `voxagent.model.Admission`); None sends every request at once.
+            `voxagent.client.Admission`); None sends every request at once.
 
     A base URL with credentials (`http://user:password@host/v1`) sends them as Basic
     authorization; `base_url`, messages and logs show the URL without them, and the key and

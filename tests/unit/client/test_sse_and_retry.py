@@ -7,11 +7,11 @@ import random
 
 import pytest
 
+from voxagent.client import RetryPolicy, TextDelta, ToolCallReady
+from voxagent.client.errors import server_message
+from voxagent.client.retry import parse_retry_after
+from voxagent.client.sse import SSEDecoder, StreamAssembler
 from voxagent.errors import ProtocolError, ServerError
-from voxagent.model import RetryPolicy, TextDelta, ToolCallReady
-from voxagent.model.http_errors import server_message
-from voxagent.model.retry import parse_retry_after
-from voxagent.model.sse import SSEDecoder, StreamAssembler
 
 
 def test_decoder_handles_split_lines_comments_crlf_and_multiline_data() -> None:

@@ -1,7 +1,7 @@
 """The managed vLLM server: start `vllm serve` for a Voxtral model on loopback, and stop it.
 
 `voxagent serve` and `Agent(base_url=None)` use `VLLMServer`; the flags come from
-`voxagent.model.vllm_command`, re-exported here.
+`voxagent.serve.command`, re-exported here.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import anyio.abc
 import httpx
 
 from voxagent.errors import ConfigurationError
-from voxagent.model.vllm_command import (
+from voxagent.serve.command import (
     WAYS_OUT,
     VLLMInstall,
     detect_vllm,

@@ -11,8 +11,8 @@ from hypothesis import given, settings, strategies as st
 
 from voxagent.audio import encode_wav
 from voxagent.audio.clip import AudioClip, Base64Text
-from voxagent.model.body import encode_body
-from voxagent.model.dialects import MISTRAL, VLLM
+from voxagent.client.body import encode_body
+from voxagent.client.dialects import MISTRAL, VLLM
 
 
 def _clip(seconds: float, seed: int = 0) -> AudioClip:

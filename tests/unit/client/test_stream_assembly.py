@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from voxagent.model.sse import StreamAssembler, repair_streamed_arguments
-from voxagent.model.types import ToolCallReady
+from voxagent.client.sse import StreamAssembler, repair_streamed_arguments
+from voxagent.client.types import ToolCallReady
 
 # Fragments recorded from vLLM 0.32 (CPU build, tiny Voxtral, tool_choice naming set_light).
 VLLM_FRAGMENTS = [':{', '"', "room", '":', '"', "k", "it", "ch", "e", "n", '","', "o", "n", '":',

@@ -11,9 +11,9 @@ import anyio.lowlevel
 import pytest
 
 from voxagent import Agent
+from voxagent.client import Admission, ModelClient, StreamDone
 from voxagent.errors import ConfigurationError, ProtocolError
 from voxagent.events import Event, TurnCompleted
-from voxagent.model import Admission, ModelClient, StreamDone
 from voxagent.testing import Reply, ScriptedServer
 
 pytestmark = pytest.mark.anyio
@@ -158,7 +158,7 @@ async def test_agents_sharing_an_admission_report_the_wait_and_the_cache() -> No
 
 
 def test_vllm_is_started_with_prompt_token_details_for_chat_models() -> None:
-    from voxagent.model.vllm_command import vllm_command
+    from voxagent.serve.command import vllm_command
 
     chat = vllm_command(
         "mistralai/Voxtral-Mini-3B-2507", port=8000, cpu=False, vllm_executable="vllm"

@@ -17,9 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from voxagent.errors import ProtocolError
-from voxagent.jsonsafe import loads_bounded
-from voxagent.model.answers import (
+from voxagent.client.answers import (
     MAX_ANSWER_CHARS,
     answer_too_long,
     content_text,
@@ -28,7 +26,7 @@ from voxagent.model.answers import (
     parse_usage,
     raise_for_error,
 )
-from voxagent.model.types import (
+from voxagent.client.types import (
     ChatResponse,
     StreamItem,
     TextDelta,
@@ -36,6 +34,8 @@ from voxagent.model.types import (
     ToolCallReady,
     Usage,
 )
+from voxagent.errors import ProtocolError
+from voxagent.jsonsafe import loads_bounded
 
 __all__ = [
     "SSEDecoder",

@@ -16,18 +16,18 @@ from typing import Any
 import anyio
 import httpx
 
-from voxagent.errors import ConfigurationError, ModelError, ProtocolError
-from voxagent.model.http_errors import (
+from voxagent.client.errors import (
     Redactor,
     error_from_response,
     redirect_error,
     unreachable_error,
 )
-from voxagent.model.retry import RetryPolicy, parse_retry_after
+from voxagent.client.retry import RetryPolicy, parse_retry_after
+from voxagent.errors import ConfigurationError, ModelError, ProtocolError
 
 __all__ = ["Transport"]
 
-_log = logging.getLogger("voxagent.model")
+_log = logging.getLogger("voxagent.client")
 _ERROR_BODY_LIMIT = 64 * 1024
 
 RequestFactory = Callable[[], httpx.Request]

@@ -25,7 +25,7 @@ import numpy as np
 
 from voxagent.errors import AudioError, ConfigurationError
 from voxagent.events import TranscriptDelta, TranscriptFinal
-from voxagent.model.realtime_audio import SAMPLE_RATE, to_pcm16
+from voxagent.realtime.audio import SAMPLE_RATE, to_pcm16
 
 __all__ = ["DEFAULT_MLX_MODEL", "MLXTranscriber"]
 

@@ -18,8 +18,8 @@ from websockets.exceptions import WebSocketException
 
 from voxagent.errors import ProtocolError
 from voxagent.jsonsafe import loads_bounded
-from voxagent.model.realtime_audio import Utterance, to_pcm16
-from voxagent.model.realtime_protocol import (
+from voxagent.realtime.audio import Utterance, to_pcm16
+from voxagent.realtime.protocol import (
     RealtimeProtocol,
     ServerDelta,
     ServerDone,
