@@ -60,7 +60,11 @@ _EXPORTS: dict[str, str] = {
     "Tool": "voxagent.tools",
     "tool": "voxagent.tools",
     "ToolResult": "voxagent.tools",
-    "ModelSettings": "voxagent.turn",
+    "ChatModel": "voxagent.interfaces",
+    "LiveTranscriber": "voxagent.interfaces",
+    "Transcriber": "voxagent.interfaces",
+    "ModelSettings": "voxagent.settings",
+    "VoiceSettings": "voxagent.settings",
 }
 __all__ = sorted([*_EXPORTS, "__version__"])
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
@@ -110,12 +114,18 @@ if TYPE_CHECKING:
         TurnStarted as TurnStarted,
         event_to_dict as event_to_dict,
     )
+    from voxagent.interfaces import (
+        ChatModel as ChatModel,
+        LiveTranscriber as LiveTranscriber,
+        Transcriber as Transcriber,
+    )
+    from voxagent.settings import (
+        ModelSettings as ModelSettings,
+        VoiceSettings as VoiceSettings,
+    )
     from voxagent.tools import (
         RunContext as RunContext,
         Tool as Tool,
         ToolResult as ToolResult,
         tool as tool,
-    )
-    from voxagent.turn import (
-        ModelSettings as ModelSettings,
     )

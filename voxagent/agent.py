@@ -41,10 +41,12 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar
 import anyio
 
 from voxagent import telemetry
+from voxagent.aio import unwrap_group
 from voxagent.approval import Approval, ApprovalPolicy, resolve_policy
 from voxagent.distribution import pip_install
 from voxagent.errors import ConfigurationError, ModelError, SpeakerError, VoxagentError
 from voxagent.events import AssistantMessage, AssistantTextDelta, Event
+from voxagent.interfaces import ChatModel, Transcriber
 from voxagent.listening import (
     ListenOptions,
     ListenSession,
@@ -53,6 +55,7 @@ from voxagent.listening import (
     is_live,
 )
 from voxagent.results import TurnResult
+from voxagent.settings import ModelSettings, Speaker, VoiceSettings, upgrade_keywords
 from voxagent.speculation import ReadOnlyResults, Speculation
 from voxagent.speech_out import SpeechOut
 from voxagent.tools import (
@@ -65,26 +68,18 @@ from voxagent.tools import (
 )
 from voxagent.tools.deps import check_deps
 from voxagent.tools.invoke import tool_host
-from voxagent.turn import (
-    ModelSettings,
-    TurnEnv,
-    TurnInput,
-    request_options,
-    run_turn,
-    unwrap_group,
-)
+from voxagent.turn import TurnEnv, TurnInput, run_turn
+from voxagent.turn_state import chat_request
 
 if TYPE_CHECKING:
     import httpx
     import numpy as np
     from anyio.abc import TaskGroup
 
-    from voxagent.audio import AudioSource, EndpointerSettings, TurnDetector, TurnPolicy
+    from voxagent.audio import AudioSource
     from voxagent.audio.clip import AudioClip
-    from voxagent.client import ModelClient
     from voxagent.client.admission import Admission
     from voxagent.conversation import Budget, Conversation
-    from voxagent.realtime.transcriber import RealtimeTranscriber
 
 __all__ = ["Agent", "Speaker", "TurnResult"]
 
@@ -101,7 +96,6 @@ _current_speech: contextvars.ContextVar[SpeechOut | None] = contextvars.ContextV
 )
 
 DepsT = TypeVar("DepsT")
-Speaker: TypeAlias = Callable[[str], Awaitable[None]]
 AudioInput: TypeAlias = "str | Path | bytes | np.ndarray[Any, Any] | AudioClip"
 
 _NO_SERVER_HINT = (
@@ -115,144 +109,107 @@ class Agent(Generic[DepsT]):
     """A voice agent on a Voxtral model.
 
     Args:
-        model: The model name the server serves (None: the server's first model). With no
-            server URL, the model a managed local vLLM server is started for.
+        model: The model: a name the server serves (None: the server's first model; with no
+            server URL, the model a managed local vLLM server is started for), or a
+            `voxagent.interfaces.ChatModel` to use as it is (a `ModelClient` you configured, a
+            `voxagent.testing.FunctionModel`, your own); the agent then leaves opening and
+            closing it to you, and the connection arguments below must be left out.
         base_url: An OpenAI-compatible `/v1` URL (vLLM or Mistral's API). None: the
             VOXAGENT_BASE_URL environment variable, else a managed local vLLM server.
+        api_key: Bearer key (Mistral's API; default MISTRAL_API_KEY).
+        dialect: "vllm" or "mistral"; None detects it from the URL.
+        http_client: An httpx.AsyncClient to use (you keep ownership of it).
+        admission: A limit on model requests in flight shared by the agents given the same
+            one (`voxagent.client.Admission`): over it, requests wait first come, first served;
+            the wait is `timings["admission"]`. None: no limit.
         tools: Tools (from `@tool`) or plain functions, which are wrapped with `@tool`.
         instructions: What the agent is for; sent as a system message, or as text in the first
             user message while audio is present (Voxtral rejects a system prompt with audio).
         deps: Your application's state, handed to tools as `ctx.deps`.
-        tool_choice: "auto", "none", "required" or a tool name. A forced choice applies to the
-            first model request of each turn only.
-        max_tool_rounds: Tool rounds per turn before the model must answer in text.
-        http_client: An httpx.AsyncClient to use (you keep ownership of it).
-        api_key: Bearer key (Mistral's API; default MISTRAL_API_KEY).
-        dialect: "vllm" or "mistral"; None detects it from the URL.
-        temperature: Sampling temperature (Voxtral's recommended 0.2).
-        top_p: Nucleus sampling (Voxtral's recommended 0.95).
-        max_tokens: Cap on each answer's tokens; also the room kept free in the context.
-        seed: Sampling seed, for reproducible runs.
-        stream: Stream answers (text deltas, tools started as soon as their arguments are
-            complete). False waits for whole responses.
-        parallel_tool_calls: Let the model call several tools at once (server default: yes).
+        settings: How the model is asked: sampling, tool choice, max tokens, seed, streaming,
+            the request deadline (`ModelSettings`; its defaults when None).
+        voice: How the agent listens and talks: speaker, barge-in, endpointing, the turn
+            detector, speculation, live captions, confirmations, slow-tool notices
+            (`VoiceSettings`; its defaults when None).
         approval: Who approves `confirm=True` tools: "ask" (by voice while listening; denied in
             `ask`, where nobody can answer), "always", "never", or an async callable.
-        speaker: An async `(text) -> None` that speaks answers and questions (a TTS hook).
-        barge_in: While the agent works, new speech "cancel"s the current turn or is "queue"d.
+        max_tool_rounds: Tool rounds per turn before the model must answer in text.
         max_audio_items: Audio clips per request (vLLM allows 5 for Voxtral by default).
         conversation: A conversation to continue (for example from `Conversation.load`).
-        endpointing: Endpointer settings for `listen`.
-        confirm_timeout: Seconds to wait for a spoken yes/no before treating it as no.
-        live_transcriber: A `RealtimeTranscriber` (Voxtral Realtime) for live captions in
-            `listen`: `TranscriptDelta` events while the user speaks, and the final text as the
-            turn's transcript (so compaction needs no extra transcription). The agent opens and
-            closes it.
-        slow_tool_after: Seconds a tool may run before the agent fills the silence: a
-            `ToolStillRunning` event, and `slow_tool_notice` spoken through the speaker (once per
-            round). None turns it off.
-        slow_tool_notice: What the agent says while a slow tool runs.
-        request_timeout: Seconds one model request may take in all (connecting, retries and
-            reading the whole answer, streamed or not); past it the turn fails with a
-            `ModelTimeoutError`. None: 300 s, with 10 s to connect and 120 s between reads.
-        speculate: In `listen`, send the turn's request at a pause that looks like the end of
-            the turn, before the end is decided (`SpeechPaused`); the answer is held until it is
-            confirmed and thrown away when the user speaks on (`SpeculationDiscarded`). Only
-            `read_only` tools run early. False waits for the decided end.
-        turn_detector: Who decides that the user has finished, in `listen`: "auto" (the Smart
-            Turn model when the `turn` extra and its model are found, else silence alone), a
-            `voxagent.audio.TurnDetector`, or None (silence: `endpointing.end_silence_s`).
-            `voxagent doctor` says which is active.
-        turn_policy: When the detector is asked and what ends the turn
-            (`voxagent.audio.TurnPolicy`; its defaults when None).
-        admission: A limit on model requests in flight shared by the agents given the same
-            one (`voxagent.client.Admission`): over it, requests wait first come, first served;
-            the wait is `timings["admission"]`. None: no limit.
         clock: Monotonic clock in seconds (injected in tests).
+        **deprecated: The 0.1 keywords (`temperature=`, `speaker=`, ...): each still works for
+            this release, with a `DeprecationWarning` naming its place in `settings` or `voice`.
     """
 
     def __init__(
         self,
-        model: str | None = None,
+        model: str | ChatModel | None = None,
         *,
         base_url: str | None = None,
+        api_key: str | None = None,
+        dialect: Literal["vllm", "mistral"] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        admission: Admission | None = None,
         tools: Iterable[Tool[DepsT] | ToolFunction] = (),
         instructions: str | None = None,
         deps: DepsT = None,  # type: ignore[assignment]  # deps are optional; tools see None
-        tool_choice: str = "auto",
-        max_tool_rounds: int = 8,
-        http_client: httpx.AsyncClient | None = None,
-        api_key: str | None = None,
-        dialect: Literal["vllm", "mistral"] | None = None,
-        temperature: float = 0.2,
-        top_p: float = 0.95,
-        max_tokens: int | None = None,
-        seed: int | None = None,
-        stream: bool = True,
-        parallel_tool_calls: bool | None = None,
+        settings: ModelSettings | None = None,
+        voice: VoiceSettings | None = None,
         approval: ApprovalPolicy = "ask",
-        speaker: Speaker | None = None,
-        barge_in: Literal["cancel", "queue"] = "cancel",
+        max_tool_rounds: int = 8,
         max_audio_items: int = 5,
         conversation: Conversation | None = None,
-        endpointing: EndpointerSettings | None = None,
-        confirm_timeout: float = 30.0,
-        live_transcriber: RealtimeTranscriber | None = None,
-        slow_tool_after: float | None = 2.0,
-        slow_tool_notice: str = "One moment, I'm still working on it.",
-        request_timeout: float | None = None,
-        speculate: bool = True,
-        turn_detector: TurnDetector | Literal["auto"] | None = "auto",
-        turn_policy: TurnPolicy | None = None,
         clock: Callable[[], float] = anyio.current_time,
-        admission: Admission | None = None,
+        **deprecated: Any,
     ) -> None:
-        if max_tool_rounds < 0:
+        if (
+            isinstance(max_tool_rounds, bool)
+            or not isinstance(max_tool_rounds, int)
+            or (max_tool_rounds < 0)
+        ):
             raise ConfigurationError(
-                f"max_tool_rounds must be >= 0, got {max_tool_rounds}",
+                f"max_tool_rounds must be an integer >= 0, got {max_tool_rounds!r}",
                 hint="use 0 to forbid tool calls, or a small number such as 8",
             )
-        if barge_in not in ("cancel", "queue"):
-            raise ConfigurationError(
-                f"barge_in must be 'cancel' or 'queue', got {barge_in!r}",
-                hint="'cancel' stops the current turn when the user speaks; 'queue' waits",
-            )
-        self.model = model
+        settings, voice = upgrade_keywords(settings, voice, deprecated)
+        if not isinstance(model, str | None):
+            connection = {
+                "base_url": base_url,
+                "api_key": api_key,
+                "dialect": dialect,
+                "http_client": http_client,
+                "admission": admission,
+            }
+            given = [name for name, value in connection.items() if value is not None]
+            if given:
+                raise ConfigurationError(
+                    f"{', '.join(given)} cannot be used with a model object",
+                    hint="configure the connection on the model itself (ModelClient(...))",
+                )
+            if not isinstance(model, ChatModel):
+                raise ConfigurationError(
+                    f"model must be a model name or a ChatModel, not {type(model).__name__}",
+                    hint="pass a name such as 'mistralai/Voxtral-Mini-3B-2507', or a ModelClient",
+                )
+        self.model = model if isinstance(model, str) else None
         self.base_url = base_url
         self.instructions = instructions
         self.deps = deps
         self.registry = ToolRegistry(tools)
         check_deps(self.registry, deps)
-        self.settings = ModelSettings(
-            tool_choice=tool_choice,
-            parallel_tool_calls=parallel_tool_calls,
-            temperature=temperature,
-            top_p=top_p,
-            max_tokens=max_tokens,
-            seed=seed,
-            stream=stream,
-            max_tool_rounds=max_tool_rounds,
-        )
+        self.settings = settings
+        self.voice = voice
         self.approval = approval
-        self.speaker = speaker
-        self.barge_in = barge_in
+        self.max_tool_rounds = max_tool_rounds
         self.max_audio_items = max_audio_items
-        self.endpointing = endpointing
-        self.confirm_timeout = confirm_timeout
-        self.live_transcriber = live_transcriber
-        self.slow_tool_after = slow_tool_after
-        self.slow_tool_notice = slow_tool_notice
-        self.request_timeout = request_timeout
-        self.speculate = speculate
-        self.turn_detector = turn_detector
-        self.turn_policy = turn_policy
+        self._given_model: ChatModel | None = None if isinstance(model, str | None) else model
         self._conversation = conversation
         self._http_client = http_client
         self._api_key = api_key
         self._dialect = dialect
         self._clock = clock
         self._admission = admission
-        self._client: ModelClient | None = None
+        self._client: ChatModel | None = None
         self._budget: Budget | None = None
         self._stack: contextlib.AsyncExitStack | None = None
         self._background: anyio.abc.TaskGroup | None = None
@@ -290,8 +247,8 @@ class Agent(Generic[DepsT]):
         return self._conversation
 
     @property
-    def client(self) -> ModelClient:
-        """The model client (available inside `async with agent`)."""
+    def client(self) -> ChatModel:
+        """The chat model (a `ModelClient` unless you gave another; inside `async with agent`)."""
         if self._client is None:
             raise ConfigurationError(
                 "the agent is not started",
@@ -300,34 +257,21 @@ class Agent(Generic[DepsT]):
         return self._client
 
     async def __aenter__(self) -> Agent[DepsT]:
-        from voxagent.client import ModelClient
         from voxagent.conversation import Budget
 
         telemetry.enabled()  # OpenTelemetry is looked up (and imported) here, not in a turn
         stack = contextlib.AsyncExitStack()
         await stack.__aenter__()
         try:
-            base_url = self.base_url or os.environ.get("VOXAGENT_BASE_URL") or None
-            if base_url is None:
-                base_url = await self._start_managed_server(stack)
-            client = ModelClient(
-                base_url,
-                model=self.model,
-                dialect=self._dialect,
-                api_key=self._api_key,
-                http_client=self._http_client,
-                timeout=self.request_timeout,
-                admission=self._admission,
-            )
-            await stack.enter_async_context(client)
+            client = self._given_model or await self._open_client(stack)
             info = await client.resolve_model()
             self._budget = Budget(
                 max_audio_items=self.max_audio_items,
                 max_tokens=info.max_model_len,
                 reserve_tokens=self.settings.max_tokens or 1024,
             )
-            if self.live_transcriber is not None:
-                await stack.enter_async_context(self.live_transcriber)
+            if self.voice.live_transcriber is not None:
+                await stack.enter_async_context(self.voice.live_transcriber)
             self._background = await stack.enter_async_context(anyio.create_task_group())
             self._client = client
         except BaseException:
@@ -359,6 +303,24 @@ class Agent(Generic[DepsT]):
         # group can fail, so closing it as if the block succeeded loses nothing, and Python
         # re-raises the user's exception as itself when this returns.
         await stack.aclose()
+
+    async def _open_client(self, stack: contextlib.AsyncExitStack) -> ChatModel:
+        """The HTTP client for the configured server (a managed one started when none is)."""
+        from voxagent.client import ModelClient
+
+        base_url = self.base_url or os.environ.get("VOXAGENT_BASE_URL") or None
+        if base_url is None:
+            base_url = await self._start_managed_server(stack)
+        client = ModelClient(
+            base_url,
+            model=self.model,
+            dialect=self._dialect,
+            api_key=self._api_key,
+            http_client=self._http_client,
+            timeout=self.settings.timeout,
+            admission=self._admission,
+        )
+        return await stack.enter_async_context(client)
 
     async def _start_managed_server(self, stack: contextlib.AsyncExitStack) -> str:
         if self.model is None:
@@ -468,9 +430,10 @@ class Agent(Generic[DepsT]):
                 hint="return the result to the model instead, or use a second Agent",
             )
         client = self.client  # raises ConfigurationError outside `async with agent`
-        if self.speaker is None:
+        speaker = self.voice.speaker
+        if speaker is None:
             return await self._locked_turn(client, user, emit, turn_id, voice, None)
-        speech = SpeechOut(functools.partial(telemetry.speak, self.speaker))
+        speech = SpeechOut(functools.partial(telemetry.speak, speaker))
 
         async def speaking(event: Event) -> None:
             if isinstance(event, AssistantTextDelta):
@@ -507,7 +470,7 @@ class Agent(Generic[DepsT]):
 
     async def _locked_turn(
         self,
-        client: ModelClient,
+        client: ChatModel,
         user: TurnInput,
         emit: Callable[[Event], Awaitable[None]],
         turn_id: int,
@@ -538,8 +501,8 @@ class Agent(Generic[DepsT]):
         speech = _current_speech.get()
         if speech is not None:
             await speech.speak(text)
-        elif self.speaker is not None:
-            await telemetry.speak(self.speaker, text)
+        elif self.voice.speaker is not None:
+            await telemetry.speak(self.voice.speaker, text)
 
     async def _prepare(self, audio: AudioInput, sample_rate: int | None) -> AudioClip:
         from voxagent.audio.clip import AudioClip
@@ -555,7 +518,7 @@ class Agent(Generic[DepsT]):
         return await read_clip(audio, sample_rate)
 
     def _env(
-        self, client: ModelClient, approval: Approval, speech: SpeechOut | None = None
+        self, client: ChatModel, approval: Approval, speech: SpeechOut | None = None
     ) -> TurnEnv:
         return TurnEnv(
             client=client,
@@ -565,10 +528,11 @@ class Agent(Generic[DepsT]):
             budget=self._budget,
             deps=self.deps,
             approval=approval,
+            max_tool_rounds=self.max_tool_rounds,
             clock=self._clock,
             prefetch_transcripts=self._prefetch_transcripts,
-            slow_tool_after=self.slow_tool_after,
-            slow_tool_notice=self.slow_tool_notice,
+            slow_tool_after=self.voice.slow_tool_after,
+            slow_tool_notice=self.voice.slow_tool_notice,
             # The notice is queued with the answer's speech: it is neither talked over nor cut
             # off when the tool finishes.
             speaker=speech.say if speech is not None else None,
@@ -578,6 +542,8 @@ class Agent(Generic[DepsT]):
         """Start transcribing audio turns that compaction will soon replace by text."""
         if self._background is None or self._budget is None:
             return
+        if not isinstance(self._client, Transcriber):
+            return  # a model that cannot transcribe: compaction uses placeholders
         specs = self.registry.to_openai() or None
         for turn in self.conversation.audio_to_transcribe(self._budget, tools=specs):
             if turn.audio is None or turn.uid in self._transcribing | self._untranscribable:
@@ -590,7 +556,9 @@ class Agent(Generic[DepsT]):
         try:
             # Speech runs at about 3 tokens a second; leave room, but never let junk run long.
             budget = max(64, min(int(turn.audio.duration_s * 8), 1 << 20))
-            text = await self.client.transcribe(turn.audio, max_completion_tokens=budget)
+            client = self.client
+            assert isinstance(client, Transcriber)  # checked before this task was started
+            text = await client.transcribe(turn.audio, max_completion_tokens=budget)
             self.conversation.set_transcript(turn, text)
         except VoxagentError as exc:
             # Compaction falls back to a placeholder; the conversation stays valid. A refusal
@@ -679,16 +647,17 @@ class Agent(Generic[DepsT]):
         return scope()
 
     def _listen_options(self) -> ListenOptions:
+        voice = self.voice
         return ListenOptions(
-            endpointing=self.endpointing,
-            barge_in=self.barge_in,
-            confirm_timeout=self.confirm_timeout,
+            endpointing=voice.endpointing,
+            barge_in=voice.barge_in,
+            confirm_timeout=voice.confirm_timeout,
             clock=self._clock,
-            speaker=self._speak_and_wait if self.speaker is not None else None,
-            live_transcriber=self.live_transcriber,
-            speculate=self.speculate,
-            turn_detector=self.turn_detector,
-            turn_policy=self.turn_policy,
+            speaker=self._speak_and_wait if voice.speaker is not None else None,
+            live_transcriber=voice.live_transcriber,
+            speculate=voice.speculate,
+            turn_detector=voice.turn_detector,
+            turn_policy=voice.turn_policy,
         )
 
 
@@ -721,9 +690,9 @@ class _AgentHost:
         client = agent._client
         if client is None or agent._turn_lock.locked():
             return None  # not started, or a turn (an ask() from elsewhere) is running
-        specs = agent.registry.to_openai() or None
+        request = chat_request(agent.settings, agent.registry, agent.conversation)
         messages = agent.conversation.render_next(
-            client.dialect, audio=clip, budget=agent._budget, tools=specs
+            client.dialect, audio=clip, budget=agent._budget, tools=request.tools
         )
 
         async def run_tool(tool: Tool[Any], values: Mapping[str, Any]) -> ToolResult:
@@ -734,13 +703,7 @@ class _AgentHost:
         return Speculation(
             client=client,
             messages=messages,
-            options=request_options(
-                agent.settings,
-                specs,
-                agent.settings.tool_choice,
-                agent.conversation.session_key,
-            ),
-            stream=agent.settings.stream,
+            request=request,
             at=at,
             registry=agent.registry,
             run_tool=run_tool,

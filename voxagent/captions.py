@@ -21,7 +21,7 @@ from voxagent.events import ErrorEvent, Event, TranscriptFinal
 
 if TYPE_CHECKING:
     from voxagent.audio import AudioSource, Frame
-    from voxagent.realtime.transcriber import RealtimeTranscriber
+    from voxagent.interfaces import LiveTranscriber
 
 __all__ = ["CaptionTap", "PendingTranscript"]
 
@@ -68,14 +68,14 @@ class CaptionTap:
     """Feeds a realtime transcriber from a listen loop's frames; one utterance at a time.
 
     Args:
-        transcriber: An entered `RealtimeTranscriber`.
+        transcriber: An entered `LiveTranscriber` (`RealtimeTranscriber`, `MLXTranscriber`, ...).
         emit: Where caption events go (the listen loop's event stream).
         task_group: Runs the per-utterance transcription tasks.
     """
 
     def __init__(
         self,
-        transcriber: RealtimeTranscriber,
+        transcriber: LiveTranscriber,
         emit: Callable[[Event], Awaitable[None]],
         task_group: anyio.abc.TaskGroup,
     ) -> None:

@@ -27,7 +27,6 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
@@ -493,19 +492,19 @@ async def cmd_run(args: argparse.Namespace, printer: Printer) -> int:
         agent.model = args.model
     if args.tool_choice:
         check_tool_choice(args.tool_choice, agent.registry.names)
-        agent.settings = replace(agent.settings, tool_choice=args.tool_choice)
+        agent.settings = agent.settings.replace(tool_choice=args.tool_choice)
     if args.max_tokens is not None:
-        agent.settings = replace(agent.settings, max_tokens=args.max_tokens)
+        agent.settings = agent.settings.replace(max_tokens=args.max_tokens)
     if args.request_timeout is not None:
-        agent.request_timeout = args.request_timeout
+        agent.settings = agent.settings.replace(timeout=args.request_timeout)
     if args.approve:
         agent.approval = TerminalApproval() if args.approve == "prompt" else args.approve
     if args.speak:
         from voxagent.speakers import EspeakSpeaker
 
-        agent.speaker = EspeakSpeaker(args.speak)
+        agent.voice = agent.voice.replace(speaker=EspeakSpeaker(args.speak))
     if args.no_speculate:
-        agent.speculate = False
+        agent.voice = agent.voice.replace(speculate=False)
     if args.load:
         from voxagent.conversation import Conversation
 
@@ -515,7 +514,8 @@ async def cmd_run(args: argparse.Namespace, printer: Printer) -> int:
             raise UsageError("--captions-model needs --captions-url (the Realtime server's URL)")
         from voxagent.realtime.transcriber import RealtimeTranscriber
 
-        agent.live_transcriber = RealtimeTranscriber(args.captions_url, args.captions_model)
+        transcriber = RealtimeTranscriber(args.captions_url, args.captions_model)
+        agent.voice = agent.voice.replace(live_transcriber=transcriber)
     if not args.mic and not inputs:
         raise UsageError("nothing to do: give --mic, --audio FILE or --text TEXT")
     check_server_choice(agent.base_url or os.environ.get("VOXAGENT_BASE_URL"), agent.model)

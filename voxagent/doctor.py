@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from voxagent.distribution import pip_install
 from voxagent.errors import VoxagentError
+from voxagent.settings import ModelSettings
 
 __all__ = ["Check", "run_checks"]
 
@@ -73,9 +74,7 @@ async def server_checks(base_url: str | None, model: str | None) -> list[Check]:
                 response = await client.chat(
                     [{"role": "user", "content": "Call probe with ok=true."}],
                     tools=[_PROBE_TOOL],
-                    tool_choice="probe",
-                    temperature=0.0,
-                    max_tokens=32,
+                    settings=ModelSettings(tool_choice="probe", temperature=0.0, max_tokens=32),
                 )
                 ok = bool(response.tool_calls)
                 checks.append(

@@ -49,9 +49,10 @@ from voxagent.events import (
     TranscriptDelta,
     TurnCancelled,
 )
-from voxagent.jsonsafe import loads_bounded
+from voxagent.settings import ModelSettings
 from voxagent.speculation import ReadOnlyResults, Speculation
-from voxagent.turn import TurnInput
+from voxagent.tools import ToolArgumentsError, tool
+from voxagent.turn_state import TurnInput
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
@@ -59,8 +60,7 @@ if TYPE_CHECKING:
     from voxagent.approval import Approval, ApprovalRequest
     from voxagent.audio import AudioSource, EndpointerSettings, TurnDetector, TurnPolicy, Utterance
     from voxagent.audio.clip import AudioClip
-    from voxagent.client import ModelClient
-    from voxagent.realtime.transcriber import RealtimeTranscriber
+    from voxagent.interfaces import ChatModel, LiveTranscriber
     from voxagent.results import TurnResult
 
 __all__ = [
@@ -139,7 +139,7 @@ class ListenOptions:
     confirm_timeout: float = 30.0
     clock: Callable[[], float] = anyio.current_time
     speaker: Callable[[str], Awaitable[None]] | None = None
-    live_transcriber: RealtimeTranscriber | None = None
+    live_transcriber: LiveTranscriber | None = None
     speculate: bool = True
     turn_detector: TurnDetector | Literal["auto"] | None = "auto"
     turn_policy: TurnPolicy | None = None
@@ -488,18 +488,18 @@ class ListenSession:
             receive.close()
 
 
-_REPLY_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "record_reply",
-        "description": "Record whether the user's spoken reply means yes or no.",
-        "parameters": {
-            "type": "object",
-            "properties": {"answer": {"type": "string", "enum": ["yes", "no"]}},
-            "required": ["answer"],
-        },
-    },
-}
+@tool(name="record_reply")
+def _record_reply(answer: Literal["yes", "no"]) -> str:
+    """Record whether the user's spoken reply means yes or no.
+
+    Args:
+        answer: "yes" only if the user clearly agreed, else "no".
+    """
+    return answer
+
+
+# Forced (the tool choice names it) and cold (temperature 0): the reply is data to classify.
+_CLASSIFY_SETTINGS = ModelSettings(tool_choice="record_reply", temperature=0.0)
 
 _CLASSIFY_INSTRUCTION = (
     "The audio is a person's spoken reply, in any language, to a yes/no question an assistant "
@@ -509,7 +509,7 @@ _CLASSIFY_INSTRUCTION = (
 )
 
 
-async def classify_yes_no(client: ModelClient, question: str, clip: AudioClip) -> bool:
+async def classify_yes_no(client: ChatModel, question: str, clip: AudioClip) -> bool:
     """Ask the model whether a spoken reply to `question` means yes (in any language).
 
     The answer is forced through a tool with an enum argument and read only from it: free text
@@ -527,14 +527,14 @@ async def classify_yes_no(client: ModelClient, question: str, clip: AudioClip) -
         }
     ]
     response = await client.chat(
-        messages, tools=[_REPLY_TOOL], tool_choice="record_reply", temperature=0.0
+        messages, tools=[_record_reply.to_openai()], settings=_CLASSIFY_SETTINGS
     )
     for call in response.tool_calls:
-        if call.name != "record_reply":
+        if call.name != _record_reply.name:
             continue
         try:
-            value = loads_bounded(call.arguments)
-        except ValueError:
+            values = _record_reply.validate(call.arguments)
+        except ToolArgumentsError:
             return False
-        return isinstance(value, dict) and value.get("answer") == "yes"
+        return bool(values.get("answer") == "yes")
     return False

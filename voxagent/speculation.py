@@ -16,7 +16,6 @@ Then one of two things happens:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
@@ -26,14 +25,17 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from pydantic_core import to_jsonable_python
 
+from voxagent.aio import closing_stream
 from voxagent.client.types import ChatResponse, StreamItem, ToolCall, ToolCallReady
-from voxagent.tools import ToolArgumentsError, ToolRegistry, ToolResult
+from voxagent.tools import ToolRegistry, ToolResult
+from voxagent.tools.registry import Runnable
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
 
-    from voxagent.client import ModelClient
+    from voxagent.interfaces import ChatModel
     from voxagent.tools import Tool
+    from voxagent.turn_state import ChatRequest
 
 __all__ = ["ReadOnlyResults", "Speculation"]
 
@@ -95,10 +97,10 @@ class Speculation:
     """One speculative model request and what it has produced so far.
 
     Args:
-        client: The model client.
+        client: The chat model.
         messages: The rendered messages the turn would send (the user's clip included).
-        options: The request options the turn would send (tools, tool choice, sampling).
-        stream: Stream the answer (the agent's setting).
+        request: The rest of the request the turn would send (tools, settings, session key);
+            `request.settings.stream` says whether the answer is streamed.
         at: Stream time of the end of speech this answers (for events).
         registry: The agent's tools (to recognise read-only calls).
         run_tool: Runs a read-only tool (the agent's context and tool host).
@@ -110,10 +112,9 @@ class Speculation:
     def __init__(
         self,
         *,
-        client: ModelClient,
+        client: ChatModel,
         messages: list[dict[str, Any]],
-        options: dict[str, Any],
-        stream: bool,
+        request: ChatRequest,
         at: float,
         registry: ToolRegistry,
         run_tool: RunTool,
@@ -123,8 +124,8 @@ class Speculation:
     ) -> None:
         self.client = client
         self.messages = messages
-        self.options = options
-        self.stream = stream
+        self.request = request
+        self.stream = request.settings.stream
         self.at = at
         self.registry = registry
         self.results = results
@@ -149,15 +150,15 @@ class Speculation:
         with self._scope:
             try:
                 if self.stream:
-                    stream = self.client.stream_chat(self.messages, **self.options)
-                    async with contextlib.aclosing(stream) as items:
+                    stream = self.client.stream_chat(self.messages, **self.request.arguments())
+                    async with closing_stream(stream) as items:
                         async for item in items:
                             self._items.append(item)
                             self._wake()
                             if isinstance(item, ToolCallReady) and not item.truncated:
                                 self._maybe_run(item.call)
                 else:
-                    response = await self.client.chat(self.messages, **self.options)
+                    response = await self.client.chat(self.messages, **self.request.arguments())
                     self._response = response
                     if response.finish_reason != "length":
                         for call in response.tool_calls:
@@ -168,13 +169,12 @@ class Speculation:
         self._wake()
 
     def _maybe_run(self, call: ToolCall) -> None:
-        tool = self.registry.get(call.name)
-        if tool is None or not tool.read_only or tool.confirm:
+        prepared = self.registry.prepare(call.name, call.arguments)
+        if not isinstance(prepared, Runnable):
+            return  # refused: the confirmed turn reports it to the model
+        tool, values = prepared.tool, prepared.values
+        if not tool.read_only or tool.confirm:
             return
-        try:
-            values = tool.validate(call.arguments)
-        except ToolArgumentsError:
-            return  # the confirmed turn reports it to the model
         entry = self.results.claim(ReadOnlyResults.key(tool.name, values))
         if entry is None:
             return
@@ -189,9 +189,9 @@ class Speculation:
         finally:
             entry.done.set()
 
-    def matches(self, messages: list[dict[str, Any]], options: dict[str, Any]) -> bool:
+    def matches(self, messages: list[dict[str, Any]], request: ChatRequest) -> bool:
         """Whether the turn's request now is exactly this one (so its answer can be used)."""
-        return not self.closed and options == self.options and messages == self.messages
+        return not self.closed and request == self.request and messages == self.messages
 
     def cancel(self) -> None:
         """Abandon the request (read-only tools already started may finish)."""

@@ -37,7 +37,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from voxagent import Agent, ToolError, tool
+from voxagent import Agent, ModelSettings, ToolError, tool
 from voxagent.audio import encode_wav
 from voxagent.audio.clip import AudioClip
 from voxagent.conversation import Conversation
@@ -189,9 +189,11 @@ class AgentMachine(RuleBasedStateMachine):
             tools=TOOLS,
             instructions="You control the lights.",
             max_tool_rounds=2,
-            max_tokens=256,
+            settings=ModelSettings(
+                max_tokens=256,
+                stream=self.stream,
+            ),
             max_audio_items=MAX_AUDIO,
-            stream=self.stream,
             conversation=conversation,
         )
         self.context = Harness.portal.wrap_async_context_manager(agent)

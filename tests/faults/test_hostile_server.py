@@ -19,7 +19,7 @@ import anyio.lowlevel
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from voxagent import Agent
+from voxagent import Agent, ModelSettings
 from voxagent.client import ModelClient, ModelTimeoutError, StreamDone, TextDelta, ToolCallReady
 from voxagent.client.answers import decode_json, parse_chat
 from voxagent.client.sse import StreamAssembler
@@ -188,13 +188,13 @@ def test_stream_assembler_turns_every_wrong_chunk_into_a_protocol_error(bad: Any
 async def test_wrong_shaped_answers_through_agent_ask_are_protocol_errors() -> None:
     for body in (WRONG_ANSWERS["message-null"], WRONG_ANSWERS["tool-calls-null-item"]):
         async with raw_server(whole(body)) as base_url:
-            agent: Agent[None] = Agent(base_url=base_url, stream=False)
+            agent: Agent[None] = Agent(base_url=base_url, settings=ModelSettings(stream=False))
             async with agent:
                 with pytest.raises(ProtocolError, match="malformed answer"):
                     await agent.ask(text="hi")
     for bad in (WRONG_CHUNKS["delta-tool-calls-a-number"], WRONG_CHUNKS["fragment-null"]):
         async with raw_server(sse_events(chunk({"content": "a"}), bad)) as base_url:
-            agent = Agent(base_url=base_url, stream=True)
+            agent = Agent(base_url=base_url, settings=ModelSettings(stream=True))
             async with agent:
                 with pytest.raises(ProtocolError, match="malformed answer"):
                     await agent.ask(text="hi")
@@ -358,7 +358,7 @@ async def test_a_redirect_to_another_origin_says_so_and_where_to_point_base_url(
 ) -> None:
     target = "https://other.example:8443/api/v1/chat/completions"
     async with raw_server(redirect(status, target)) as base_url:
-        agent: Agent[None] = Agent(base_url=base_url, stream=stream)
+        agent: Agent[None] = Agent(base_url=base_url, settings=ModelSettings(stream=stream))
         async with agent:
             with pytest.raises(ProtocolError) as caught:
                 await agent.ask(text="hi")

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from voxagent import Agent, tool
+from voxagent import Agent, ModelSettings, tool
 from voxagent.client.dialects import VLLM
 from voxagent.client.types import ToolCall
 from voxagent.conversation import AssistantTurn, Conversation, UserTurn
@@ -179,7 +179,9 @@ async def test_a_nesting_bomb_in_non_stream_mode_does_not_poison_later_turns(
     async with ScriptedServer(
         [Reply.tool_call("set_light", BOMB), Reply.text("Sorry, bad call.")]
     ) as server:
-        async with Agent(base_url=server.base_url, tools=[set_light], stream=False) as agent:
+        async with Agent(
+            base_url=server.base_url, tools=[set_light], settings=ModelSettings(stream=False)
+        ) as agent:
             turn = await agent.ask(text="light please")
             assert turn.tool_calls[0].result.error_kind == "invalid_json"
             await assert_next_turn_works(agent, server)

@@ -20,7 +20,7 @@ import anyio.lowlevel
 import numpy as np
 import pytest
 
-from voxagent import Agent, tool
+from voxagent import Agent, VoiceSettings, tool
 from voxagent.audio import ArraySource, Frame, Microphone
 from voxagent.errors import AudioError
 from voxagent.events import (
@@ -34,7 +34,7 @@ from voxagent.events import (
     TurnCompleted,
 )
 from voxagent.testing import Reply, ScriptedServer
-from voxagent.turn import CANCELLED_RESULT
+from voxagent.turn_tools import CANCELLED_RESULT
 
 from .conftest import assert_next_turn_works, assert_paired, speech
 
@@ -232,7 +232,9 @@ async def test_barge_in_during_a_tool_run_cancels_it_and_the_model_is_told() -> 
         [Reply.tool_call("slow_report", {}), Reply.text("It is noon.")]
     ) as server:
         async with Agent(
-            base_url=server.base_url, tools=[slow_report], barge_in="cancel", slow_tool_after=None
+            base_url=server.base_url,
+            tools=[slow_report],
+            voice=VoiceSettings(barge_in="cancel", slow_tool_after=None),
         ) as agent:
             with anyio.fail_after(20):
                 await _listen(agent, ArraySource(audio, RATE, realtime=True), events)

@@ -32,7 +32,7 @@ import pytest
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from voxagent import Agent, tool
+from voxagent import Agent, ModelSettings, VoiceSettings, tool
 from voxagent.audio import ArraySource
 from voxagent.errors import RealtimeError, VoxagentError
 from voxagent.events import Event, TranscriptDelta, TranscriptFinal
@@ -185,11 +185,15 @@ class ListenMachine(RuleBasedStateMachine):
         agent: Agent[None] = Agent(
             base_url=Harness.server.base_url,
             tools=[set_light, slow_timer, unlock],
-            stream=stream,
-            barge_in=barge_in,  # type: ignore[arg-type]
-            live_transcriber=Captions(captions) if captions else None,  # type: ignore[arg-type]
-            confirm_timeout=2.0,
-            slow_tool_after=0.2,
+            settings=ModelSettings(
+                stream=stream,
+            ),
+            voice=VoiceSettings(
+                barge_in=barge_in,  # type: ignore[arg-type]
+                live_transcriber=Captions(captions) if captions else None,  # type: ignore[arg-type]
+                confirm_timeout=2.0,
+                slow_tool_after=0.2,
+            ),
         )
         self.context = Harness.portal.wrap_async_context_manager(agent)
         self.context.__enter__()

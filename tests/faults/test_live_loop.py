@@ -18,7 +18,7 @@ import pytest
 import soundfile as sf
 
 import voxagent.errors
-from voxagent import Agent, tool
+from voxagent import Agent, ModelSettings, VoiceSettings, tool
 from voxagent.audio import ArraySource, AudioFile, Frame
 from voxagent.client.retry import RetryPolicy
 from voxagent.errors import AudioError, ModelError, RealtimeError, VoxagentError
@@ -132,7 +132,9 @@ async def test_a_server_error_at_any_stage_is_an_error_event_and_the_next_uttera
     stage: str, stream: bool, fast_retries: None
 ) -> None:
     async with ScriptedServer([*STAGES[stage], Reply.text("second answer")]) as server:
-        async with Agent(base_url=server.base_url, tools=[note], stream=stream) as agent:
+        async with Agent(
+            base_url=server.base_url, tools=[note], settings=ModelSettings(stream=stream)
+        ) as agent:
             events = await collect(agent, ArraySource(speech("no", "yes"), RATE))
             errors = of(events, ErrorEvent)
             assert len(errors) == 1 and errors[0].recoverable
@@ -261,7 +263,9 @@ async def test_a_caption_failure_degrades_to_no_captions_and_turns_go_on(mode: s
     captions = FakeTranscriber(mode)
     script = [Reply.text("first"), Reply.text("second")]
     async with ScriptedServer(script) as server:
-        async with Agent(base_url=server.base_url, live_transcriber=captions) as agent:  # type: ignore[arg-type]
+        async with Agent(
+            base_url=server.base_url, voice=VoiceSettings(live_transcriber=captions)
+        ) as agent:  # type: ignore[arg-type]
             events = await collect(agent, ArraySource(speech("kitchen_light_on", "no"), RATE))
             assert [d.text for d in of(events, TurnCompleted)] == ["first", "second"]
             errors = of(events, ErrorEvent)
@@ -278,7 +282,9 @@ async def test_a_caption_failure_degrades_to_no_captions_and_turns_go_on(mode: s
 async def test_the_caption_final_becomes_the_turns_transcript() -> None:
     captions = FakeTranscriber("works")
     async with ScriptedServer([Reply.text("on")]) as server:
-        async with Agent(base_url=server.base_url, live_transcriber=captions) as agent:  # type: ignore[arg-type]
+        async with Agent(
+            base_url=server.base_url, voice=VoiceSettings(live_transcriber=captions)
+        ) as agent:  # type: ignore[arg-type]
             events = await collect(agent, ArraySource(speech("kitchen_light_on"), RATE))
             assert of(events, TranscriptFinal) == [TranscriptFinal("turn on the light")]
             user = [t for t in agent.conversation.turns if type(t).__name__ == "UserTurn"]
@@ -325,7 +331,9 @@ async def test_a_failing_speaker_is_an_error_event_and_listening_goes_on(when: s
         names = ("no", "yes")
     async with ScriptedServer(script) as server:
         async with Agent(
-            base_url=server.base_url, tools=[unlock, slow], speaker=speaker, slow_tool_after=0.05
+            base_url=server.base_url,
+            tools=[unlock, slow],
+            voice=VoiceSettings(speaker=speaker, slow_tool_after=0.05),
         ) as agent:
             events = await collect(agent, ArraySource(speech(*names), RATE))
             errors = of(events, ErrorEvent)
@@ -344,7 +352,7 @@ async def test_a_failing_speaker_in_ask_raises_speaker_error_with_the_recorded_a
     from voxagent.errors import SpeakerError
 
     async with ScriptedServer([Reply.text("hello")]) as server:
-        async with Agent(base_url=server.base_url, speaker=speaker) as agent:
+        async with Agent(base_url=server.base_url, voice=VoiceSettings(speaker=speaker)) as agent:
             with pytest.raises(SpeakerError, match="no audio output") as info:
                 await agent.ask(text="hi")
             assert info.value.result.text == "hello"
@@ -441,8 +449,10 @@ async def test_a_second_reply_during_a_confirmation_becomes_a_turn_not_dropped(
         async with Agent(
             base_url=server.base_url,
             tools=[unlock],
-            barge_in=barge_in,  # type: ignore[arg-type]
-            turn_detector=None,
+            voice=VoiceSettings(
+                barge_in=barge_in,  # type: ignore[arg-type]
+                turn_detector=None,
+            ),
         ) as agent:
             source = live(speech("unlock_door", "no", "pasta_timer", gap=0.8))
             events = await collect(agent, source)
@@ -598,7 +608,7 @@ async def test_a_timed_out_sync_tool_says_it_may_still_complete() -> None:
 async def test_a_cancelled_sync_tool_says_it_may_still_complete() -> None:
     import time
 
-    from voxagent.turn import ABANDONED_RESULT
+    from voxagent.turn_tools import ABANDONED_RESULT
 
     @tool
     def blocking() -> str:
@@ -657,7 +667,10 @@ async def test_a_call_cut_off_at_max_tokens_never_runs_even_when_approved(
     events: list[Event] = []
     async with ScriptedServer([cut, Reply.text("Sorry, I was cut off.")]) as server:
         async with Agent(
-            base_url=server.base_url, tools=[clear_ledger], approval="always", stream=stream
+            base_url=server.base_url,
+            tools=[clear_ledger],
+            approval="always",
+            settings=ModelSettings(stream=stream),
         ) as agent:
             turn = await agent.ask(text="clear it", on_event=events.append)
             await assert_next_turn_works(agent, server)
@@ -676,7 +689,9 @@ async def test_a_complete_call_that_ends_at_max_tokens_runs_and_is_not_reported_
     complete = Reply.tool_call("note", {"text": "milk"}, finish_reason="length")
     events: list[Event] = []
     async with ScriptedServer([complete, Reply.text("Noted.")]) as server:
-        async with Agent(base_url=server.base_url, tools=[note], stream=stream) as agent:
+        async with Agent(
+            base_url=server.base_url, tools=[note], settings=ModelSettings(stream=stream)
+        ) as agent:
             turn = await agent.ask(text="note milk", on_event=events.append)
     assert turn.tool_calls[0].result.content == "noted milk"
     assert of(events, ErrorEvent) == []
@@ -718,7 +733,7 @@ async def test_request_timeout_on_the_agent_bounds_a_stalled_stream_in_ask_and_l
         Reply.text("second answer"),
     ]
     async with ScriptedServer(script) as server:
-        async with Agent(base_url=server.base_url, request_timeout=0.5) as agent:
+        async with Agent(base_url=server.base_url, settings=ModelSettings(timeout=0.5)) as agent:
             with anyio.fail_after(10), pytest.raises(ModelTimeoutError):
                 await agent.ask(text="hello?")
             events = await collect(agent, ArraySource(speech("no", "yes"), RATE))

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 import pytest
 
-from voxagent import Agent, tool
+from voxagent import Agent, ModelSettings, tool
 from voxagent.events import ErrorEvent, Event
 from voxagent.testing import Reply, ScriptedCall, ScriptedServer
 
@@ -36,7 +36,9 @@ async def test_malformed_tool_call_json_is_reported_to_the_model_and_the_turn_co
 ) -> None:
     broken = Reply.tool_calls(ScriptedCall("set_light", '{"room": "kitchen", "on": tr'))
     async with ScriptedServer([broken, Reply.text("Let me retry.")]) as server:
-        async with Agent(base_url=server.base_url, tools=[set_light], stream=stream) as agent:
+        async with Agent(
+            base_url=server.base_url, tools=[set_light], settings=ModelSettings(stream=stream)
+        ) as agent:
             turn = await agent.ask(text="kitchen on")
             assert turn.tool_calls[0].result.error_kind == "invalid_json"
             assert "JSON" in tool_results(server.requests[1])[0]["content"]
@@ -87,7 +89,7 @@ async def test_the_same_call_repeated_forever_stops_at_max_tool_rounds() -> None
 async def test_empty_content_and_no_tool_calls_is_an_empty_answer_event(stream: bool) -> None:
     events: list[Event] = []
     async with ScriptedServer([Reply.text("")]) as server:
-        async with Agent(base_url=server.base_url, stream=stream) as agent:
+        async with Agent(base_url=server.base_url, settings=ModelSettings(stream=stream)) as agent:
             turn = await agent.ask(text="hello", on_event=events.append)
             assert turn.text == ""
             assert [e.error_type for e in events if isinstance(e, ErrorEvent)] == ["EmptyAnswer"]
@@ -100,7 +102,9 @@ async def test_twenty_parallel_tool_calls_all_run_and_are_all_answered_in_order(
 ) -> None:
     calls = [("set_light", {"room": "kitchen", "on": i % 2 == 0}) for i in range(20)]
     async with ScriptedServer([Reply.tool_calls(*calls), Reply.text("All done.")]) as server:
-        async with Agent(base_url=server.base_url, tools=[set_light], stream=stream) as agent:
+        async with Agent(
+            base_url=server.base_url, tools=[set_light], settings=ModelSettings(stream=stream)
+        ) as agent:
             turn = await agent.ask(text="toggle twenty times")
             assert len(turn.tool_calls) == 20
             results = tool_results(server.requests[1])

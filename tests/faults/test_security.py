@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from voxagent import Agent, tool
+from voxagent import Agent, ModelSettings, tool
 from voxagent.conversation import Conversation
 from voxagent.errors import ConversationError, ServerError, VoxagentError
 from voxagent.events import Event
@@ -155,7 +155,10 @@ async def test_confirm_true_cannot_be_bypassed_by_the_model(
     ran: list[str] = []
     async with ScriptedServer([Reply.tool_calls(*calls), Reply.text("ok")]) as server:
         async with Agent(
-            base_url=server.base_url, tools=_unlock_tools(ran), approval="never", stream=stream
+            base_url=server.base_url,
+            tools=_unlock_tools(ran),
+            approval="never",
+            settings=ModelSettings(stream=stream),
         ) as agent:
             turn = await agent.ask(text="let me in")
             await assert_next_turn_works(agent, server)

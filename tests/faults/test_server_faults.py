@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from voxagent import Agent
+from voxagent import Agent, ModelSettings
 from voxagent.client import ModelTimeoutError
 from voxagent.errors import (
     AuthenticationError,
@@ -274,7 +274,7 @@ async def test_sse_data_that_is_not_json_raises_protocol_error() -> None:
 @pytest.mark.parametrize("stream", [True, False])
 async def test_non_json_body_raises_protocol_error_naming_the_url(stream: bool) -> None:
     async with ScriptedServer([Reply.non_json()]) as server:
-        async with Agent(base_url=server.base_url, stream=stream) as agent:
+        async with Agent(base_url=server.base_url, settings=ModelSettings(stream=stream)) as agent:
             with pytest.raises(ProtocolError) as caught:
                 await agent.ask(text="hi")
             message = str(caught.value)
@@ -285,7 +285,7 @@ async def test_non_json_body_raises_protocol_error_naming_the_url(stream: bool) 
 @pytest.mark.parametrize("stream", [True, False])
 async def test_huge_body_is_refused_with_protocol_error_not_memory_growth(stream: bool) -> None:
     async with ScriptedServer([Reply.huge(20 * 1024 * 1024)]) as server:
-        async with Agent(base_url=server.base_url, stream=stream) as agent:
+        async with Agent(base_url=server.base_url, settings=ModelSettings(stream=stream)) as agent:
             with pytest.raises(ProtocolError):
                 await agent.ask(text="hi")
             await assert_next_turn_works(agent, server)

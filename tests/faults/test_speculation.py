@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from voxagent import Agent, tool
+from voxagent import Agent, VoiceSettings, tool
 from voxagent.audio import Frame
 from voxagent.client.dialects import VLLM
 from voxagent.conversation import AssistantTurn, UserTurn
@@ -154,7 +154,11 @@ async def test_a_confirmed_speculation_is_the_turns_request() -> None:
     counter = Counter()
     replies = [Reply.tool_call("set_light", {"room": "kitchen", "on": True}), Reply.text("Done.")]
     async with ScriptedServer(replies) as server:
-        agent = Agent(base_url=server.base_url, tools=make_tools(counter), turn_detector=None)
+        agent = Agent(
+            base_url=server.base_url,
+            tools=make_tools(counter),
+            voice=VoiceSettings(turn_detector=None),
+        )
         async with agent:
             events = await collect(agent, Person(trimmed("kitchen_light_on"), quiet(1.5)))
     assert of(events, SpeechPaused) and of(events, SpeculationStarted)
@@ -196,7 +200,11 @@ async def test_speech_resumed_discards_everything_the_speculation_produced() -> 
         first, quiet(0.3), after_the_answer_arrived, trimmed("todo_dentist"), quiet(1.5)
     )
     async with ScriptedServer(default=reply) as server:
-        agent = Agent(base_url=server.base_url, tools=make_tools(counter), turn_detector=None)
+        agent = Agent(
+            base_url=server.base_url,
+            tools=make_tools(counter),
+            voice=VoiceSettings(turn_detector=None),
+        )
         async with agent:
             events = await collect(agent, person)
     (discarded,) = of(events, SpeculationDiscarded)
@@ -234,7 +242,11 @@ async def test_read_only_results_are_reused_after_a_discard() -> None:
         trimmed("what_time"), quiet(0.3), after_the_tool_ran, trimmed("what_time"), quiet(1.5)
     )
     async with ScriptedServer(default=reply) as server:
-        agent = Agent(base_url=server.base_url, tools=make_tools(counter), turn_detector=None)
+        agent = Agent(
+            base_url=server.base_url,
+            tools=make_tools(counter),
+            voice=VoiceSettings(turn_detector=None),
+        )
         async with agent:
             events = await collect(agent, person)
     (discarded,) = of(events, SpeculationDiscarded)
@@ -259,7 +271,11 @@ async def test_a_side_effect_tool_waits_for_the_confirmation() -> None:
         return Reply.tool_call("set_light", {"room": "kitchen", "on": True})
 
     async with ScriptedServer(default=reply) as server:
-        agent = Agent(base_url=server.base_url, tools=make_tools(counter), turn_detector=None)
+        agent = Agent(
+            base_url=server.base_url,
+            tools=make_tools(counter),
+            voice=VoiceSettings(turn_detector=None),
+        )
         async with agent:
             events = await collect(agent, Person(trimmed("kitchen_light_on"), quiet(1.5)))
     started = of(events, ToolCallStarted)
@@ -271,7 +287,9 @@ async def test_a_side_effect_tool_waits_for_the_confirmation() -> None:
 
 async def test_speculation_can_be_turned_off() -> None:
     async with ScriptedServer([Reply.text("Hi.")]) as server:
-        agent = Agent(base_url=server.base_url, speculate=False, turn_detector=None)
+        agent = Agent(
+            base_url=server.base_url, voice=VoiceSettings(speculate=False, turn_detector=None)
+        )
         async with agent:
             events = await collect(agent, Person(trimmed("what_time"), quiet(1.5)))
     assert of(events, SpeechPaused) and not of(events, SpeculationStarted)
@@ -281,7 +299,7 @@ async def test_speculation_can_be_turned_off() -> None:
 
 async def test_a_failed_speculative_request_is_reported_by_the_confirmed_turn() -> None:
     async with ScriptedServer([Reply.error(400, "bad audio"), Reply.text("Hi.")]) as server:
-        agent = Agent(base_url=server.base_url, turn_detector=None)
+        agent = Agent(base_url=server.base_url, voice=VoiceSettings(turn_detector=None))
         async with agent:
             events = await collect(agent, Person(trimmed("what_time"), quiet(1.5)))
             # The turn failed like an unspeculated one would; the next turn works.
@@ -346,7 +364,11 @@ async def _resume_case(
 
     person = Person(first, quiet(pause), resume_later, trimmed("no"), quiet(1.5))
     async with ScriptedServer(default=reply) as server:
-        agent = Agent(base_url=server.base_url, tools=make_tools(counter), turn_detector=None)
+        agent = Agent(
+            base_url=server.base_url,
+            tools=make_tools(counter),
+            voice=VoiceSettings(turn_detector=None),
+        )
         async with agent:
             events = await collect(agent, person)
             before = agent.conversation.turns
@@ -386,7 +408,11 @@ async def test_a_detectors_likely_end_is_speculated_and_then_confirmed() -> None
     detector = Unsure()
     replies = [Reply.tool_call("weather", {"city": "Rome"}), Reply.text("Sunny.")]
     async with ScriptedServer(replies) as server:
-        agent = Agent(base_url=server.base_url, tools=make_tools(counter), turn_detector=detector)
+        agent = Agent(
+            base_url=server.base_url,
+            tools=make_tools(counter),
+            voice=VoiceSettings(turn_detector=detector),
+        )
         async with agent:
             events = await collect(agent, Person(trimmed("what_time"), quiet(2.0)))
     assert detector.calls >= 2  # asked at the pause, and again as the silence grew
@@ -403,7 +429,11 @@ async def test_a_detectors_likely_end_is_speculated_and_then_confirmed() -> None
 async def test_speech_after_a_detectors_likely_end_discards_the_speculation() -> None:
     counter = Counter()
     async with ScriptedServer(default=lambda request: Reply.text("ok")) as server:
-        agent = Agent(base_url=server.base_url, tools=make_tools(counter), turn_detector=Unsure())
+        agent = Agent(
+            base_url=server.base_url,
+            tools=make_tools(counter),
+            voice=VoiceSettings(turn_detector=Unsure()),
+        )
         async with agent:
             person = Person(trimmed("what_time"), quiet(0.3), trimmed("no"), quiet(2.0))
             events = await collect(agent, person)

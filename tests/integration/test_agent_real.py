@@ -21,7 +21,7 @@ import httpx
 import numpy as np
 import pytest
 
-from voxagent import Agent
+from voxagent import Agent, ModelSettings
 from voxagent.conversation import AssistantTurn, ToolResultTurn, UserTurn
 from voxagent.errors import ContextLengthError
 from voxagent.events import (
@@ -111,8 +111,10 @@ def _agent(server: Any, app: ModuleType, recorder: Recorder, **options: Any) -> 
         instructions="You are the voice assistant of a flat. Use the tools to act.",
         deps=app.Home(),
         http_client=recorder.http,
-        temperature=0.0,
-        max_tokens=64,
+        settings=ModelSettings(
+            temperature=0.0,
+            max_tokens=64,
+        ),
         **options,
     )
 

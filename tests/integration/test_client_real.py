@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from voxagent import ModelSettings
 from voxagent.audio import to_clip
 from voxagent.audio.clip import AudioClip
 from voxagent.client import (
@@ -68,7 +69,9 @@ async def test_audio_turn_is_heard(vllm_chat_server: Any) -> None:
     async with _client(vllm_chat_server) as client:
         messages = conversation.render(client.dialect)
         assert _audio_parts(messages) == 1
-        response = await client.chat(messages, temperature=0.0, max_tokens=16)
+        response = await client.chat(
+            messages, settings=ModelSettings(temperature=0.0, max_tokens=16)
+        )
     assert isinstance(response.text, str) and response.text
     assert response.tool_calls == ()
     assert response.usage is not None
@@ -84,9 +87,11 @@ async def test_named_tool_choice_round_trip(vllm_chat_server: Any) -> None:
         first = await client.chat(
             conversation.render(client.dialect, tools=[LIGHT]),
             tools=[LIGHT],
-            tool_choice="set_light",
-            temperature=0.0,
-            max_tokens=64,
+            settings=ModelSettings(
+                tool_choice="set_light",
+                temperature=0.0,
+                max_tokens=64,
+            ),
         )
         assert len(first.tool_calls) == 1, first
         call = first.tool_calls[0]
@@ -101,7 +106,9 @@ async def test_named_tool_choice_round_trip(vllm_chat_server: Any) -> None:
         messages = conversation.render(client.dialect, tools=[LIGHT])
         assert [m["role"] for m in messages][-2:] == ["assistant", "tool"]
         final = await client.chat(
-            messages, tools=[LIGHT], tool_choice="auto", temperature=0.0, max_tokens=16
+            messages,
+            tools=[LIGHT],
+            settings=ModelSettings(tool_choice="auto", temperature=0.0, max_tokens=16),
         )
     assert final.tool_calls == ()  # random weights with "auto": text, never a call
     assert isinstance(final.text, str) and final.text
@@ -113,7 +120,9 @@ async def _collect(
     client: ModelClient, messages: list[dict[str, Any]], **options: Any
 ) -> list[StreamItem]:
     items: list[StreamItem] = []
-    async for item in client.stream_chat(messages, temperature=0.0, **options):
+    async for item in client.stream_chat(
+        messages, settings=ModelSettings(temperature=0.0), **options
+    ):
         items.append(item)
     return items
 
@@ -124,7 +133,7 @@ async def test_streaming_text(vllm_chat_server: Any) -> None:
     async with _client(vllm_chat_server) as client:
         messages = conversation.render(client.dialect)
         items = await _collect(client, messages, max_tokens=16)
-        whole = await client.chat(messages, temperature=0.0, max_tokens=16)
+        whole = await client.chat(messages, settings=ModelSettings(temperature=0.0, max_tokens=16))
     deltas = [item for item in items if isinstance(item, TextDelta)]
     assert len(deltas) >= 2  # incremental, not one lump
     assert isinstance(items[-1], StreamDone)
@@ -170,7 +179,9 @@ async def test_wrong_model_name_names_the_served_model(vllm_chat_server: Any) ->
         vllm_chat_server.base_url, model="mistralai/No-Such-Model", timeout=60.0
     ) as client:
         with pytest.raises(ModelNotFoundError) as raised:
-            await client.chat([{"role": "user", "content": "hello"}], max_tokens=4)
+            await client.chat(
+                [{"role": "user", "content": "hello"}], settings=ModelSettings(max_tokens=4)
+            )
         assert raised.value.hint is not None
         assert vllm_chat_server.model in raised.value.hint
         assert "No-Such-Model" in raised.value.message
@@ -196,7 +207,9 @@ async def test_bad_tool_call_ids_are_repaired(vllm_chat_server: Any) -> None:
         answered = [m["tool_call_id"] for m in messages if m["role"] == "tool"]
         assert len(rendered) == 2 and all(is_valid_call_id(i) for i in rendered)
         assert answered == rendered
-        response = await client.chat(messages, tools=[LIGHT], temperature=0.0, max_tokens=16)
+        response = await client.chat(
+            messages, tools=[LIGHT], settings=ModelSettings(temperature=0.0, max_tokens=16)
+        )
     assert isinstance(response.text, str)
 
 
@@ -222,7 +235,9 @@ async def test_budget_keeps_six_audio_turns_under_the_limit(vllm_chat_server: An
         # Past the limit, compaction takes a step of three (Budget.step): the three oldest clips
         # became text, so the next two turns extend this request instead of changing it.
         assert _audio_parts(messages) == 3
-        response = await client.chat(messages, temperature=0.0, max_tokens=16)
+        response = await client.chat(
+            messages, settings=ModelSettings(temperature=0.0, max_tokens=16)
+        )
     assert isinstance(response.text, str)
 
 
@@ -231,7 +246,7 @@ async def test_six_raw_audio_items_are_rejected_with_a_hint(vllm_chat_server: An
         part = client.dialect.audio_part(_clip("what_time"))
         messages = [{"role": "user", "content": [part] * 6}]
         with pytest.raises(BadRequestError) as raised:
-            await client.chat(messages, temperature=0.0, max_tokens=4)
+            await client.chat(messages, settings=ModelSettings(temperature=0.0, max_tokens=4))
     error = raised.value
     assert error.status_code == 400
     assert error.server_message and "audio" in error.server_message.lower()

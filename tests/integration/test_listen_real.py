@@ -19,7 +19,7 @@ from typing import Any
 import anyio
 import pytest
 
-from voxagent import Agent
+from voxagent import Agent, ModelSettings
 from voxagent.audio import Microphone
 from voxagent.events import (
     ErrorEvent,
@@ -57,9 +57,11 @@ async def test_listen_hears_one_command_and_runs_the_tool(
         tools=[app.set_light, app.set_thermostat, app.start_timer, app.unlock_front_door],
         instructions="You are the voice assistant of a flat. Use the tools to act.",
         deps=home,
-        tool_choice="set_light",
-        temperature=0.0,
-        max_tokens=64,
+        settings=ModelSettings(
+            tool_choice="set_light",
+            temperature=0.0,
+            max_tokens=64,
+        ),
     )
     events: list[Event] = []
 

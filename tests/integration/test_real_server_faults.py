@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from voxagent import Agent
+from voxagent import Agent, ModelSettings
 from voxagent.audio import to_clip
 from voxagent.conversation import Conversation
 from voxagent.errors import BadRequestError, ModelNotFoundError
@@ -25,7 +25,10 @@ AUDIO = Path(__file__).resolve().parents[2] / "examples" / "audio"
 
 def _agent(server: Any, **options: Any) -> Agent[None]:
     return Agent(
-        model=server.model, base_url=server.base_url, max_tokens=8, temperature=0.0, **options
+        model=server.model,
+        base_url=server.base_url,
+        settings=ModelSettings(max_tokens=8, temperature=0.0),
+        **options,
     )
 
 
@@ -57,7 +60,7 @@ async def test_raw_bad_tool_call_ids_get_vllms_message_and_the_conversation_goes
     ]
     async with _agent(vllm_chat_server) as agent:
         with pytest.raises(BadRequestError) as raised:
-            await agent.client.chat(messages, max_tokens=4)
+            await agent.client.chat(messages, settings=ModelSettings(max_tokens=4))
         error = raised.value
         assert error.status_code == 400
         assert error.server_message and "ab-12" in error.server_message
@@ -71,7 +74,9 @@ async def test_six_raw_audio_items_get_the_audio_limit_hint_and_the_conversation
     async with _agent(vllm_chat_server) as agent:
         part = agent.client.dialect.audio_part(to_clip(AUDIO / "what_time.wav"))
         with pytest.raises(BadRequestError) as raised:
-            await agent.client.chat([{"role": "user", "content": [part] * 6}], max_tokens=4)
+            await agent.client.chat(
+                [{"role": "user", "content": [part] * 6}], settings=ModelSettings(max_tokens=4)
+            )
         assert raised.value.hint is not None and "audio" in raised.value.hint.lower()
         await _goes_on(agent)
 
@@ -130,12 +135,14 @@ async def test_a_named_tool_call_cut_at_max_tokens_never_runs_on_the_real_server
         model=vllm_chat_server.model,
         base_url=vllm_chat_server.base_url,
         tools=[clear_ledger],
-        tool_choice="clear_ledger",
+        settings=ModelSettings(
+            tool_choice="clear_ledger",
+            max_tokens=max_tokens,
+            temperature=0.0,
+            stream=stream,
+        ),
         approval="always",
-        max_tokens=max_tokens,
         max_tool_rounds=1,
-        temperature=0.0,
-        stream=stream,
     )
     async with agent:
         turn = await agent.ask(text="Clear the ledger of account 7.", on_event=events.append)

@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voxagent import Agent
+from voxagent import Agent, ModelSettings
 from voxagent.errors import VoxagentError
 from voxagent.serve.server import VLLMServer
 
@@ -159,9 +159,11 @@ async def _converse(
             base_url=base_url,
             instructions=INSTRUCTIONS,
             http_client=http,
-            max_tokens=8,
-            temperature=0.0,
-            seed=0,
+            settings=ModelSettings(
+                max_tokens=8,
+                temperature=0.0,
+                seed=0,
+            ),
             tools=[set_light] if tools else (),
         )
         async with agent:

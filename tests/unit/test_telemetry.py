@@ -23,7 +23,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from voxagent import Agent, telemetry, tool
+from voxagent import Agent, ModelSettings, VoiceSettings, telemetry, tool
 from voxagent.audio import ArraySource
 from voxagent.errors import ModelError
 from voxagent.testing import Reply, ScriptedServer
@@ -112,7 +112,12 @@ async def spoken_turn_with_tool(otel: Otel) -> list[ReadableSpan]:
 
     script = [Reply.tool_call("set_light", {"room": "kitchen", "on": True}), Reply.text("Done.")]
     async with ScriptedServer(script, model=MODEL) as server:
-        agent = Agent(model=MODEL, base_url=server.base_url, tools=[set_light], speaker=speaker)
+        agent = Agent(
+            model=MODEL,
+            base_url=server.base_url,
+            tools=[set_light],
+            voice=VoiceSettings(speaker=speaker),
+        )
         async with agent:
             events = [e async for e in agent.listen(ArraySource(spoken_samples(), 16000))]
         assert server.errors == []
@@ -208,7 +213,9 @@ async def test_turn_latency_and_tool_duration_are_histograms(otel: Otel) -> None
 @pytest.mark.anyio
 async def test_a_failed_turn_has_error_status_on_the_turn_and_the_request(otel: Otel) -> None:
     async with ScriptedServer([Reply.error(500, "the model crashed")], model=MODEL) as server:
-        async with Agent(model=MODEL, base_url=server.base_url, max_tokens=64) as agent:
+        async with Agent(
+            model=MODEL, base_url=server.base_url, settings=ModelSettings(max_tokens=64)
+        ) as agent:
             with pytest.raises(ModelError):
                 await agent.ask(text="hello")
     spans = otel.finished()
@@ -324,9 +331,11 @@ async def test_the_slow_tool_notice_is_speech_output_too(otel: Otel) -> None:
     script = [Reply.tool_call("slow", {}), Reply.text("Finished.")]
     async with ScriptedServer(script, model=MODEL) as server:
         agent = Agent(
-            model=MODEL, base_url=server.base_url, tools=[slow], speaker=speaker,
-            slow_tool_after=0.05,
-        )  # fmt: skip
+            model=MODEL,
+            base_url=server.base_url,
+            tools=[slow],
+            voice=VoiceSettings(speaker=speaker, slow_tool_after=0.05),
+        )
         async with agent:
             await agent.ask(text="go")
     assert said == ["One moment, I'm still working on it.", "Finished."]

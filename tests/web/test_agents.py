@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from voxagent import Agent
+from voxagent import Agent, ModelSettings, VoiceSettings
 from voxagent.errors import ConfigurationError
 from voxagent.realtime.transcriber import RealtimeTranscriber
 from voxagent.web.agents import CLONED_PARAMETERS, AgentOverrides, VisitorAgents, load_app
@@ -48,15 +48,19 @@ def test_options_carry_over_and_the_command_line_overrides_them() -> None:
         model="m",
         base_url="http://127.0.0.1:1/v1",
         instructions="Be brief.",
-        tool_choice="none",
-        temperature=0.7,
-        max_tokens=100,
+        settings=ModelSettings(
+            tool_choice="none",
+            temperature=0.7,
+            max_tokens=100,
+            timeout=9.0,
+        ),
+        voice=VoiceSettings(
+            barge_in="queue",
+            confirm_timeout=5.0,
+            slow_tool_after=None,
+            speaker=lambda text: None,  # type: ignore[arg-type,return-value]
+        ),
         approval=approve,
-        barge_in="queue",
-        confirm_timeout=5.0,
-        slow_tool_after=None,
-        request_timeout=9.0,
-        speaker=lambda text: None,  # type: ignore[arg-type,return-value]
     )
     plain = VisitorAgents(template).new()
     assert (plain.model, plain.base_url, plain.instructions) == (
@@ -65,9 +69,10 @@ def test_options_carry_over_and_the_command_line_overrides_them() -> None:
         "Be brief.",
     )
     assert plain.settings == template.settings
-    assert plain.approval is approve and plain.barge_in == "queue"
-    assert (plain.confirm_timeout, plain.slow_tool_after, plain.request_timeout) == (5.0, None, 9.0)
-    assert plain.speaker is None  # the browser speaks, not the server
+    assert plain.approval is approve and plain.voice.barge_in == "queue"
+    assert (plain.voice.confirm_timeout, plain.voice.slow_tool_after) == (5.0, None)
+    assert plain.settings.timeout == 9.0
+    assert plain.voice.speaker is None  # the browser speaks, not the server
     overridden = VisitorAgents(
         template,
         AgentOverrides(
@@ -83,9 +88,9 @@ def test_options_carry_over_and_the_command_line_overrides_them() -> None:
     assert (overridden.base_url, overridden.model) == ("http://127.0.0.1:2/v1", "n")
     assert (overridden.settings.tool_choice, overridden.settings.max_tokens) == ("auto", 7)
     assert overridden.settings.temperature == 0.7
-    assert overridden.request_timeout == 3.0
-    assert isinstance(overridden.live_transcriber, RealtimeTranscriber)
-    assert overridden.live_transcriber.model == "rt"
+    assert overridden.settings.timeout == 3.0
+    assert isinstance(overridden.voice.live_transcriber, RealtimeTranscriber)
+    assert overridden.voice.live_transcriber.model == "rt"
 
 
 def test_each_visitor_gets_a_transcriber_of_their_own() -> None:
@@ -94,13 +99,15 @@ def test_each_visitor_gets_a_transcriber_of_their_own() -> None:
         AgentOverrides(captions_url="http://127.0.0.1:3/v1", captions_model="rt"),
     )
     assert agents.captions
-    assert agents.new().live_transcriber is not agents.new().live_transcriber
+    assert agents.new().voice.live_transcriber is not agents.new().voice.live_transcriber
 
 
 def test_an_agent_with_its_own_transcriber_needs_the_captions_server_given() -> None:
     template = Agent(
         base_url="http://127.0.0.1:1/v1",
-        live_transcriber=RealtimeTranscriber("http://127.0.0.1:3/v1", "rt"),
+        voice=VoiceSettings(
+            live_transcriber=RealtimeTranscriber("http://127.0.0.1:3/v1", "rt"),
+        ),
     )
     with pytest.raises(ConfigurationError, match="can serve one visitor only") as raised:
         VisitorAgents(template)

@@ -22,6 +22,8 @@ import anyio
 import numpy as np
 from common import MODEL, WORK, Row, median, ms, p95, recording_client, server_process, speech_like
 
+from voxagent import VoiceSettings
+
 SPEECH_S, GAP_S, LEAD_S = 1.6, 1.4, 0.6
 
 
@@ -99,11 +101,13 @@ async def _endpointed(path: Path, ends: list[float], speculate: bool) -> Endpoin
                 base_url=base_url,
                 http_client=client,
                 tools=[set_light],
-                speculate=speculate,
-                # Silence decides: these bursts are speech-like, not speech, so a turn model's
-                # answer on them means nothing (it is measured on real speech by
-                # tools/bench_turn_taking.py).
-                turn_detector=None,
+                voice=VoiceSettings(
+                    speculate=speculate,
+                    # Silence decides: these bursts are speech-like, not speech, so a turn model's
+                    # answer on them means nothing (it is measured on real speech by
+                    # tools/bench_turn_taking.py).
+                    turn_detector=None,
+                ),
             )
             async with agent:
                 async for event in agent.listen(source):

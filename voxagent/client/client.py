@@ -36,11 +36,13 @@ from voxagent.errors import (
     ProtocolError,
     VoxagentError,
 )
+from voxagent.settings import ModelSettings
 
 __all__ = ["ModelClient"]
 
 _DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=120.0, pool=10.0)
 _DEFAULT_TOTAL = 300.0
+_DEFAULT_SETTINGS = ModelSettings()
 SESSION_HEADER = "X-Session-ID"
 """The header that carries a conversation's session key (vllm-router and vLLM both read it)."""
 _SESSION_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
@@ -152,7 +154,7 @@ class ModelClient:
                 hint=f"the default is {MAX_ANSWER_CHARS}",
             )
         if isinstance(timeout, int | float):
-            http_timeout: httpx.Timeout = httpx.Timeout(float(timeout), connect=min(10.0, timeout))
+            http_timeout: httpx.Timeout = _http_timeout(timeout)
             self._total: float | None = float(timeout)
         else:
             http_timeout = timeout or _DEFAULT_TIMEOUT
@@ -246,13 +248,7 @@ class ModelClient:
         messages: list[dict[str, Any]],
         *,
         tools: list[dict[str, Any]] | None = None,
-        tool_choice: str | None = None,
-        parallel_tool_calls: bool | None = None,
-        temperature: float = 0.2,
-        top_p: float = 0.95,
-        max_tokens: int | None = None,
-        seed: int | None = None,
-        extra_body: dict[str, Any] | None = None,
+        settings: ModelSettings | None = None,
         session: str | None = None,
     ) -> ChatResponse:
         """Send one chat completion and return the whole assistant message.
@@ -260,13 +256,9 @@ class ModelClient:
         Args:
             messages: Rendered messages (audio parts come from `dialect.audio_part`).
             tools: Tool definitions in OpenAI form.
-            tool_choice: "auto", "none", "required" or a tool's name (forces that tool).
-            parallel_tool_calls: Whether several calls may come in one message.
-            temperature: Sampling temperature (Voxtral's recommended 0.2).
-            top_p: Nucleus sampling (Voxtral's recommended 0.95).
-            max_tokens: The cap on generated tokens.
-            seed: Sampling seed (sent under the dialect's field name).
-            extra_body: Fields merged last into the request body.
+            settings: Sampling, tool choice, parallel calls, max tokens, seed, the request's
+                deadline and extra body fields (`ModelSettings()` when None; `stream` is
+                ignored: `stream_chat` streams). `tool_choice` is sent only with tools.
             session: The conversation's session key, sent as the `X-Session-ID` header (a
                 router keeps the conversation on one replica with it); None sends none.
 
@@ -274,39 +266,23 @@ class ModelClient:
             ConfigurationError: `session` is not 1-128 characters of `[A-Za-z0-9_.:-]`.
         """
         headers = _session_headers(session)
-        body = await self._chat_body(
-            messages,
-            stream=False,
-            tools=tools,
-            tool_choice=tool_choice,
-            parallel_tool_calls=parallel_tool_calls,
-            temperature=temperature,
-            top_p=top_p,
-            max_tokens=max_tokens,
-            seed=seed,
-            extra_body=extra_body,
-        )
+        settings = settings or _DEFAULT_SETTINGS
+        body = await self._chat_body(messages, stream=False, tools=tools, settings=settings)
         async with self._admitted() as waited, self._redacting_async():
             with telemetry.model_request(self, body) as request:
-                response, deadline = await self._post_chat(body, headers)
+                response, deadline = await self._post_chat(body, headers, settings.timeout)
                 url = str(response.url)
                 data = decode_json(await self._transport.read_body(response, deadline), url)
                 answer = parse_chat(data, url, max_chars=self.max_answer_chars)
                 request.done(answer)
-        return dataclasses.replace(answer, admission_s=waited) if waited else answer
+        return answer if waited is None else dataclasses.replace(answer, admission_s=waited)
 
     async def stream_chat(
         self,
         messages: list[dict[str, Any]],
         *,
         tools: list[dict[str, Any]] | None = None,
-        tool_choice: str | None = None,
-        parallel_tool_calls: bool | None = None,
-        temperature: float = 0.2,
-        top_p: float = 0.95,
-        max_tokens: int | None = None,
-        seed: int | None = None,
-        extra_body: dict[str, Any] | None = None,
+        settings: ModelSettings | None = None,
         session: str | None = None,
     ) -> AsyncGenerator[StreamItem, None]:
         """Stream one chat completion: `TextDelta`s, `ToolCallReady`s, then one `StreamDone`.
@@ -319,21 +295,11 @@ class ModelClient:
             ProtocolError: malformed SSE, a non-JSON chunk, or a stream cut before it finished.
         """
         headers = _session_headers(session)
-        body = await self._chat_body(
-            messages,
-            stream=True,
-            tools=tools,
-            tool_choice=tool_choice,
-            parallel_tool_calls=parallel_tool_calls,
-            temperature=temperature,
-            top_p=top_p,
-            max_tokens=max_tokens,
-            seed=seed,
-            extra_body=extra_body,
-        )
+        settings = settings or _DEFAULT_SETTINGS
+        body = await self._chat_body(messages, stream=True, tools=tools, settings=settings)
         async with self._admitted() as waited:
             with self._redacting(), telemetry.model_request(self, body) as request:
-                response, deadline = await self._post_chat(body, headers)
+                response, deadline = await self._post_chat(body, headers, settings.timeout)
                 url = str(response.url)
                 decoder = SSEDecoder()
                 assembler = StreamAssembler(
@@ -376,7 +342,9 @@ class ModelClient:
                 request.done(result)
             for item in items:
                 yield item
-            yield StreamDone(dataclasses.replace(result, admission_s=waited) if waited else result)
+            yield StreamDone(
+                result if waited is None else dataclasses.replace(result, admission_s=waited)
+            )
 
     async def transcribe(
         self,
@@ -432,10 +400,10 @@ class ModelClient:
         return str(data["text"])
 
     @asynccontextmanager
-    async def _admitted(self) -> AsyncIterator[float]:
-        """Hold a slot of the admission limit (when there is one); yields the seconds waited."""
+    async def _admitted(self) -> AsyncIterator[float | None]:
+        """Hold a slot of the admission limit; yields the seconds waited (None: no limit)."""
         if self.admission is None:
-            yield 0.0
+            yield None
             return
         async with self.admission.slot() as waited:
             yield waited
@@ -459,14 +427,26 @@ class ModelClient:
             raise
 
     async def _post_chat(
-        self, body: dict[str, Any], headers: dict[str, str] | None = None
+        self,
+        body: dict[str, Any],
+        headers: dict[str, str] | None = None,
+        deadline_s: float | None = None,
     ) -> tuple[httpx.Response, float]:
-        """Send a chat body (retried as the policy allows); return the response and its deadline."""
-        deadline = self._transport.deadline(self._total)
+        """Send a chat body (retried as the policy allows); return the response and its deadline.
+
+        `deadline_s` (a request's own deadline, from its settings) replaces the client's.
+        """
+        deadline = self._transport.deadline(self._total if deadline_s is None else deadline_s)
         content = encode_body(body)  # once, not once per retry
+        per_request = None if deadline_s is None else _http_timeout(deadline_s)
         response = await self._transport.send(
             lambda: self._build(
-                "POST", "/chat/completions", content=content, json_body=True, extra=headers
+                "POST",
+                "/chat/completions",
+                content=content,
+                json_body=True,
+                extra=headers,
+                timeout=per_request,
             ),
             deadline=deadline,
             model=body["model"],
@@ -479,35 +459,29 @@ class ModelClient:
         messages: list[dict[str, Any]],
         *,
         stream: bool,
-        tools: list[dict[str, Any]] | None = None,
-        tool_choice: str | None = None,
-        parallel_tool_calls: bool | None = None,
-        temperature: float = 0.2,
-        top_p: float = 0.95,
-        max_tokens: int | None = None,
-        seed: int | None = None,
-        extra_body: dict[str, Any] | None = None,
+        tools: list[dict[str, Any]] | None,
+        settings: ModelSettings,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": await self._model_name(),
             "messages": messages,
-            "temperature": temperature,
-            "top_p": top_p,
+            "temperature": settings.temperature,
+            "top_p": settings.top_p,
         }
         if tools:
             body["tools"] = tools
-        if tool_choice is not None:
-            body["tool_choice"] = self.dialect.tool_choice(tool_choice)
-        if parallel_tool_calls is not None:
-            body["parallel_tool_calls"] = parallel_tool_calls
-        if max_tokens is not None:
-            body["max_tokens"] = max_tokens
-        if seed is not None:
-            body[self.dialect.seed_field] = seed
+            # Without tools a tool choice means nothing, and servers refuse one.
+            body["tool_choice"] = self.dialect.tool_choice(settings.tool_choice)
+        if settings.parallel_tool_calls is not None:
+            body["parallel_tool_calls"] = settings.parallel_tool_calls
+        if settings.max_tokens is not None:
+            body["max_tokens"] = settings.max_tokens
+        if settings.seed is not None:
+            body[self.dialect.seed_field] = settings.seed
         if stream:
             body["stream"] = True
             body.update(self.dialect.stream_options())
-        body.update(extra_body or {})
+        body.update(settings.extra_body or {})
         return body
 
     async def _model_name(self) -> str:
@@ -532,8 +506,10 @@ class ModelClient:
         extra: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> httpx.Request:
-        if self._request_timeout is not None:
-            kwargs["timeout"] = self._request_timeout
+        if kwargs.get("timeout") is None:
+            kwargs.pop("timeout", None)
+            if self._request_timeout is not None:
+                kwargs["timeout"] = self._request_timeout
         headers = self._headers
         if json_body:
             headers = {**headers, "Content-Type": "application/json"}
@@ -543,6 +519,11 @@ class ModelClient:
         if url is None:  # parsed once per endpoint: httpx would re-parse the string every request
             url = self._urls[path] = httpx.URL(self.base_url + path)
         return self._transport.http.build_request(method, url, headers=headers, **kwargs)
+
+
+def _http_timeout(seconds: float) -> httpx.Timeout:
+    """httpx's timeouts for a whole-request deadline: connecting gets at most 10 s of it."""
+    return httpx.Timeout(float(seconds), connect=min(10.0, seconds))
 
 
 def _session_headers(session: str | None) -> dict[str, str]:

@@ -82,7 +82,7 @@ class ChatResponse:
         usage: Token usage, when the server reported it.
         model: The model name the server answered with.
         admission_s: Seconds the request waited for a slot of the client's `Admission` limit
-            before it was sent (0 without one).
+            before it was sent (None without one).
     """
 
     text: str | None
@@ -90,7 +90,7 @@ class ChatResponse:
     finish_reason: str | None = None
     usage: Usage | None = None
     model: str = ""
-    admission_s: float = 0.0
+    admission_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,6 @@ is what its user waits for.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import zlib
 from collections.abc import Callable
@@ -27,14 +26,15 @@ import anyio.abc
 import numpy as np
 from pydantic_core import to_jsonable_python
 
-from voxagent.errors import AudioError, VoxagentError
+from voxagent.aio import unwrap_group
+from voxagent.errors import AudioError, ConfigurationError, VoxagentError
 from voxagent.eval.dry import dry_registry
 from voxagent.eval.outcomes import ActualCall, TurnOutcome
 from voxagent.eval.perturb import Samples, Variant, apply_variant
 from voxagent.events import ErrorEvent, Event, ToolCallStarted
+from voxagent.interfaces import Transcriber
 from voxagent.jsonsafe import loads_bounded
 from voxagent.tools import ToolArgumentsError
-from voxagent.turn import unwrap_group
 
 if TYPE_CHECKING:
     from voxagent.agent import Agent
@@ -159,7 +159,7 @@ async def _endpointing(samples: Samples, agent: Agent[Any]) -> float | None:
     tail = np.zeros(int(_TAIL_S * 16000), dtype=np.float32)
     last = None
     async for utterance in utterances(
-        ArraySource(np.concatenate([samples, tail]), 16000), settings=agent.endpointing
+        ArraySource(np.concatenate([samples, tail]), 16000), settings=agent.voice.endpointing
     ):
         last = utterance
     if last is None or last.detected_at is None:
@@ -208,12 +208,11 @@ class _Runner:
             changes["max_tokens"] = o.max_tokens
         if o.tool_choice is not None:
             changes["tool_choice"] = o.tool_choice
-        agent.settings = dataclasses.replace(agent.settings, **changes)
         if o.request_timeout is not None:
-            agent.request_timeout = o.request_timeout
+            changes["timeout"] = o.request_timeout
+        agent.settings = agent.settings.replace(**changes)
         # An eval measures choices, not speech out or live captions.
-        agent.speaker = None
-        agent.live_transcriber = None
+        agent.voice = agent.voice.replace(speaker=None, live_transcriber=None)
         if o.dry_tools:
             agent.registry, _ = dry_registry(agent.registry, o.dry_results)
         return agent
@@ -323,7 +322,13 @@ class _Runner:
         if column == "cascade" and prepared is not None:
             # Speech runs at about 3 tokens a second; leave room, but never let junk run long.
             budget = max(64, min(int(prepared.clip.duration_s * 8), 4096))
-            transcript = await agent.client.transcribe(
+            transcriber = agent.client
+            if not isinstance(transcriber, Transcriber):
+                raise ConfigurationError(
+                    "the cascade column needs a model that transcribes",
+                    hint="use a ModelClient (a Voxtral server) for the cascade column",
+                )
+            transcript = await transcriber.transcribe(
                 prepared.clip, language=plan.case.language, max_completion_tokens=budget
             )
             timings["transcribe"] = clock() - started

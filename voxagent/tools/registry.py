@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
 
 from voxagent.errors import ToolDefinitionError
+from voxagent.tools.arguments import ToolArgumentsError
 from voxagent.tools.context import RunContext
 from voxagent.tools.decorator import Tool, check_tool_name, tool
 from voxagent.tools.result import DEFAULT_MAX_RESULT_CHARS, ToolResult, truncate
 
-__all__ = ["ToolRegistry"]
+__all__ = ["TRUNCATED_RESULT", "Runnable", "ToolRegistry"]
+
+TRUNCATED_RESULT = (
+    "Not run: your answer was cut off at max_tokens before this call's arguments were complete. "
+    "Call it again with complete arguments, or answer in text."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Runnable:
+    """A call that may run: its tool, and the validated values the tool will receive."""
+
+    tool: Tool[Any]
+    values: dict[str, Any]
 
 
 class ToolRegistry:
@@ -127,17 +143,53 @@ class ToolRegistry:
         Raises:
             anyio's cancellation exception: Cancellation from outside always propagates.
         """
+        start = anyio.current_time()
+        prepared = self.prepare(name, arguments)
+        if isinstance(prepared, ToolResult):
+            return dataclasses.replace(prepared, duration_s=anyio.current_time() - start)
+        result = await self.call(prepared.tool, prepared.values, ctx)
+        return dataclasses.replace(result, duration_s=anyio.current_time() - start)
+
+    def prepare(
+        self,
+        name: str,
+        arguments: str | Mapping[str, Any] | None,
+        *,
+        truncated: bool = False,
+        round_limit: int | None = None,
+    ) -> Runnable | ToolResult:
+        """Decide whether the call the model made can run: the one place a call is refused.
+
+        Args:
+            name: The tool name the model sent.
+            arguments: Its arguments (JSON text or a mapping).
+            truncated: The answer was cut off (max_tokens) inside these arguments.
+            round_limit: The turn's limit of tool rounds, when it was reached (the call is
+                refused so the model answers with what it has).
+
+        Returns:
+            The tool and its validated values, or the error result for the model (capped):
+            kind "truncated", "unknown_tool", "round_limit", "invalid_json" or
+            "invalid_arguments".
+        """
+        if truncated:
+            return ToolResult.failure(self.cap(TRUNCATED_RESULT), "truncated")
         found = self._tools.get(name) if isinstance(name, str) else None
         if found is None:
-            start = anyio.current_time()
             available = ", ".join(self._tools) or "none"
             message = f"Unknown tool {name!r}. Available tools: {available}."
-            return ToolResult.failure(
-                truncate(message, self.max_result_chars),
-                "unknown_tool",
-                duration_s=anyio.current_time() - start,
+            return ToolResult.failure(self.cap(message), "unknown_tool")
+        if round_limit is not None:
+            message = (
+                f"Not run: this turn reached its limit of {round_limit} tool rounds. "
+                "Answer the user with what you have."
             )
-        return await found.invoke(arguments, ctx, max_result_chars=self.max_result_chars)
+            return ToolResult.failure(self.cap(message, found), "round_limit")
+        try:
+            values = found.validate(arguments)
+        except ToolArgumentsError as exc:
+            return ToolResult.failure(self.cap(str(exc), found), exc.kind)
+        return Runnable(found, values)
 
     async def call(
         self, tool: Tool[Any], values: Mapping[str, Any], ctx: RunContext[Any] | None = None

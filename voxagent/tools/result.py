@@ -35,6 +35,7 @@ ERROR_KINDS = frozenset(
         "denied",
         "cancelled",
         "truncated",
+        "round_limit",
     }
 )
 """Every `ToolResult.error_kind` voxagent produces."""
@@ -59,7 +60,9 @@ class ToolResult:
         value: The tool's raw return value on success, for the application (not sent anywhere).
         error_kind: Why it failed: "invalid_json", "invalid_arguments", "unknown_tool", "raised"
             (an exception), "tool_error" (a `ToolError`), "timeout", "unserialisable", "denied"
-            (the user refused a `confirm=True` tool) or "cancelled"; None on success.
+            (the user refused a `confirm=True` tool), "cancelled", "truncated" (the answer was
+            cut off inside the call) or "round_limit" (the turn's tool rounds were used up); None
+            on success.
         duration_s: How long validation and the call took, in seconds.
     """
 

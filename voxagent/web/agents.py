@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from voxagent.agent import Agent
@@ -25,7 +25,7 @@ from voxagent.approval import Approval
 from voxagent.errors import ConfigurationError
 from voxagent.events import Event
 from voxagent.results import TurnResult
-from voxagent.turn import TurnInput
+from voxagent.turn_state import TurnInput
 from voxagent.web.approvals import ButtonAnswers
 
 __all__ = ["AgentOverrides", "VisitorAgent", "VisitorAgents", "load_app"]
@@ -36,40 +36,23 @@ CLONED_PARAMETERS = frozenset(
     {
         "model",
         "base_url",
+        "api_key",
+        "dialect",
+        "http_client",
+        "admission",
         "tools",
         "instructions",
         "deps",
-        "tool_choice",
-        "max_tool_rounds",
-        "http_client",
-        "api_key",
-        "dialect",
-        "temperature",
-        "top_p",
-        "max_tokens",
-        "seed",
-        "stream",
-        "parallel_tool_calls",
+        "settings",
+        "voice",
         "approval",
-        "speaker",
-        "barge_in",
+        "max_tool_rounds",
         "max_audio_items",
         "conversation",
-        "endpointing",
-        "confirm_timeout",
-        "live_transcriber",
-        "slow_tool_after",
-        "slow_tool_notice",
-        "request_timeout",
-        "speculate",
-        "turn_detector",
-        "turn_policy",
-        "admission",
         "clock",
+        "deprecated",  # folded into settings and voice by Agent itself
     }
 )
-# Options of newer Agents, copied as attributes when the app's agent has them.
-_COPIED_IF_PRESENT = ("speculate", "turn_detector", "turn_policy")
 
 
 class VisitorAgent(Agent[Any]):
@@ -172,7 +155,7 @@ class VisitorAgents:
         return made
 
     def _check(self, template: Agent[Any]) -> None:
-        if template.live_transcriber is not None and not self.captions:
+        if template.voice.live_transcriber is not None and not self.captions:
             raise ConfigurationError(
                 "the app's Agent has a live_transcriber, which can serve one visitor only",
                 hint="give the captions server with --captions-url URL --captions-model MODEL "
@@ -204,6 +187,13 @@ class VisitorAgents:
             from voxagent.realtime.transcriber import RealtimeTranscriber
 
             transcriber = RealtimeTranscriber(o.captions_url, o.captions_model)
+        settings = template.settings
+        if o.tool_choice is not None:
+            settings = settings.replace(tool_choice=o.tool_choice)
+        if o.max_tokens is not None:
+            settings = settings.replace(max_tokens=o.max_tokens)
+        if o.request_timeout is not None:
+            settings = settings.replace(timeout=o.request_timeout)
         agent = VisitorAgent(
             ButtonAnswers(),
             model=o.model or template.model,
@@ -214,32 +204,19 @@ class VisitorAgents:
             api_key=template._api_key,
             dialect=template._dialect,
             approval=template.approval,
-            speaker=None,  # the browser speaks
-            barge_in=template.barge_in,
+            # The app's sampling options as it set them, with the command line's overrides.
+            settings=settings,
+            # The browser speaks; each visitor gets a transcriber of their own.
+            voice=template.voice.replace(speaker=None, live_transcriber=transcriber),
+            max_tool_rounds=template.max_tool_rounds,
             max_audio_items=template.max_audio_items,
             conversation=None,  # a conversation of the visitor's own
-            endpointing=template.endpointing,
-            confirm_timeout=template.confirm_timeout,
-            live_transcriber=transcriber,
-            slow_tool_after=template.slow_tool_after,
-            slow_tool_notice=template.slow_tool_notice,
-            request_timeout=o.request_timeout or template.request_timeout,
             # One limit for the whole process: every visitor's requests share the app's.
             admission=template._admission,
             clock=template._clock,
         )
-        # The tools and the sampling options (tool_choice ... max_tool_rounds) as the app set
-        # them; the registry is only read while turns run, so visitors can share it.
+        # The registry is only read while turns run, so visitors can share the app's tools.
         agent.registry = template.registry
-        settings = template.settings
-        if o.tool_choice is not None:
-            settings = replace(settings, tool_choice=o.tool_choice)
-        if o.max_tokens is not None:
-            settings = replace(settings, max_tokens=o.max_tokens)
-        agent.settings = settings
-        for name in _COPIED_IF_PRESENT:
-            if hasattr(template, name):
-                setattr(agent, name, getattr(template, name))
         return agent
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import anyio
 import pytest
 
-from voxagent import Agent, tool
+from voxagent import Agent, ModelSettings, VoiceSettings, tool
 from voxagent.approval import ApprovalRequest
 from voxagent.errors import BadRequestError, ConfigurationError, ServerUnavailableError
 from voxagent.events import (
@@ -101,7 +101,9 @@ async def test_parallel_calls_run_concurrently(stream: bool) -> None:
             Reply.text("Both done."),
         ]
     ) as server:
-        async with Agent(base_url=server.base_url, tools=[wait_for_peer], stream=stream) as agent:
+        async with Agent(
+            base_url=server.base_url, tools=[wait_for_peer], settings=ModelSettings(stream=stream)
+        ) as agent:
             turn = await agent.ask(text="go")
     assert server.errors == []
     assert sorted(r.result.content for r in turn.tool_calls) == ["a done", "b done"]
@@ -416,7 +418,9 @@ async def test_a_slow_tool_fills_the_silence_once_per_round() -> None:
         [Reply.tool_calls(("slow", {"n": 1}), ("slow", {"n": 2})), Reply.text("Both done.")]
     ) as server:
         async with Agent(
-            base_url=server.base_url, tools=[slow], speaker=speaker, slow_tool_after=0.1
+            base_url=server.base_url,
+            tools=[slow],
+            voice=VoiceSettings(speaker=speaker, slow_tool_after=0.1),
         ) as agent:
             await agent.ask(text="go", on_event=events.append)
     notices = [e for e in events if isinstance(e, ToolStillRunning)]

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from voxagent import Agent
+from voxagent import Agent, VoiceSettings
 from voxagent.approval import ApprovalRequest, Denied
 from voxagent.events import ConfirmationRequested, Event, ToolCallFinished, ToolCallStarted
 from voxagent.testing import Reply, ScriptedServer
@@ -75,7 +75,12 @@ async def test_no_spoken_reply_in_time_says_so() -> None:
     home = Home()
     script = [Reply.tool_call("unlock_door", {}), Reply.text("Left locked.")]
     async with ScriptedServer(script) as server:
-        agent = Agent(base_url=server.base_url, tools=[unlock_door], deps=home, confirm_timeout=0.3)
+        agent = Agent(
+            base_url=server.base_url,
+            tools=[unlock_door],
+            deps=home,
+            voice=VoiceSettings(confirm_timeout=0.3),
+        )
         async with agent:
             events = [e async for e in agent.listen(ArraySource(audio, rate))]
     assert not home.unlocked

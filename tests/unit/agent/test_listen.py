@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voxagent import Agent
+from voxagent import Agent, VoiceSettings
 from voxagent.audio import ArraySource
 from voxagent.events import (
     ConfirmationRequested,
@@ -86,7 +86,7 @@ async def test_barge_in_cancels_the_current_turn_and_takes_the_new_utterance() -
     async with ScriptedServer(
         [Reply.text("too late", delay=10.0), Reply.text("It is noon.")]
     ) as server:
-        async with Agent(base_url=server.base_url, barge_in="cancel") as agent:
+        async with Agent(base_url=server.base_url, voice=VoiceSettings(barge_in="cancel")) as agent:
             events = await collect(agent, ArraySource(audio, RATE, realtime=True))
             history = agent.conversation.turns
     cancelled = [e for e in events if isinstance(e, TurnCancelled)]
@@ -103,7 +103,7 @@ async def test_barge_in_cancels_the_current_turn_and_takes_the_new_utterance() -
 async def test_barge_in_queue_answers_both_turns_in_order() -> None:
     audio = spoken("kitchen_light_on", "what_time")
     async with ScriptedServer([Reply.text("first", delay=3.0), Reply.text("second")]) as server:
-        async with Agent(base_url=server.base_url, barge_in="queue") as agent:
+        async with Agent(base_url=server.base_url, voice=VoiceSettings(barge_in="queue")) as agent:
             events = await collect(agent, ArraySource(audio, RATE, realtime=True))
     assert server.errors == []
     assert not [e for e in events if isinstance(e, TurnCancelled)]
@@ -131,7 +131,10 @@ async def test_spoken_confirmation_is_asked_spoken_and_classified_by_the_model(
         ]
     ) as server:
         async with Agent(
-            base_url=server.base_url, tools=[unlock_door], deps=home, speaker=speaker
+            base_url=server.base_url,
+            tools=[unlock_door],
+            deps=home,
+            voice=VoiceSettings(speaker=speaker),
         ) as agent:
             events = await collect(agent, ArraySource(audio, RATE, realtime=True))
     assert server.errors == []
@@ -156,7 +159,9 @@ async def test_live_captions_stream_while_speaking_and_become_the_turn_transcrip
     async with RealtimeTestServer(script=[[" turn", " on", " the", " kitchen", " light"]]) as rt:
         transcriber = RealtimeTranscriber(rt.base_url, rt.model)
         async with ScriptedServer([Reply.text("On.", delay=0.5)]) as server:
-            async with Agent(base_url=server.base_url, live_transcriber=transcriber) as agent:
+            async with Agent(
+                base_url=server.base_url, voice=VoiceSettings(live_transcriber=transcriber)
+            ) as agent:
                 events = await collect(agent, ArraySource(audio, RATE, realtime=True))
                 [user] = [t for t in agent.conversation.turns if type(t).__name__ == "UserTurn"]
     deltas = [e.text for e in events if isinstance(e, TranscriptDelta)]

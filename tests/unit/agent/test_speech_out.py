@@ -10,7 +10,7 @@ import anyio
 import pytest
 from hypothesis import given, strategies as st
 
-from voxagent import Agent, tool
+from voxagent import Agent, VoiceSettings, tool
 from voxagent.audio import ArraySource
 from voxagent.events import AssistantTextDelta, Event, ToolStillRunning, TurnCancelled
 from voxagent.speech_out import MAX_SENTENCE_CHARS, SentenceSplitter
@@ -88,7 +88,7 @@ async def test_the_first_sentence_is_spoken_while_the_answer_still_streams() -> 
             deltas.append(event.text)
 
     async with ScriptedServer([reply]) as server:
-        async with Agent(base_url=server.base_url, speaker=speaker) as agent:
+        async with Agent(base_url=server.base_url, voice=VoiceSettings(speaker=speaker)) as agent:
             await agent.ask(text="lights?", on_event=seen)
     assert [text for text, _ in heard] == [
         "The kitchen light is on.",
@@ -131,7 +131,7 @@ async def test_barge_in_stops_the_current_sentence_at_once_and_drops_the_rest() 
 
     events: list[Event] = []
     async with ScriptedServer([reply, Reply.text("ok")]) as server:
-        async with Agent(base_url=server.base_url, speaker=speaker) as agent:
+        async with Agent(base_url=server.base_url, voice=VoiceSettings(speaker=speaker)) as agent:
             with anyio.fail_after(30):
                 async with contextlib.aclosing(agent.listen(Person())) as stream:
                     async for event in stream:
@@ -157,7 +157,9 @@ async def test_the_slow_tool_notice_is_not_cut_off_when_the_tool_finishes() -> N
     events: list[Event] = []
     async with ScriptedServer([Reply.tool_call("slow"), Reply.text("All done.")]) as server:
         async with Agent(
-            base_url=server.base_url, tools=[slow], speaker=speaker, slow_tool_after=0.05
+            base_url=server.base_url,
+            tools=[slow],
+            voice=VoiceSettings(speaker=speaker, slow_tool_after=0.05),
         ) as agent:
             await agent.ask(text="go", on_event=events.append)
     assert any(isinstance(e, ToolStillRunning) for e in events)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from voxagent import ModelSettings
 from voxagent.audio.clip import AudioClip
 from voxagent.client import (
     ModelClient,
@@ -51,7 +52,7 @@ async def collect(
 async def test_chat_returns_text_and_sends_voxtral_defaults() -> None:
     async with ScriptedServer([Reply.text("Hello there.")]) as server:
         async with ModelClient(server.base_url) as client:
-            response = await client.chat(USER, seed=7, max_tokens=64)
+            response = await client.chat(USER, settings=ModelSettings(seed=7, max_tokens=64))
     assert response.text == "Hello there."
     assert response.finish_reason == "stop"
     assert response.usage is not None and response.usage.prompt_tokens > 0
@@ -71,7 +72,9 @@ async def test_chat_tool_call_round_trip_passes_validation() -> None:
     script = [Reply.tool_call("set_light", {"room": "kitchen", "on": True}), Reply.text("Done.")]
     async with ScriptedServer(script) as server:
         async with ModelClient(server.base_url) as client:
-            first = await client.chat(USER, tools=TOOLS, tool_choice="set_light")
+            first = await client.chat(
+                USER, tools=TOOLS, settings=ModelSettings(tool_choice="set_light")
+            )
             (call,) = first.tool_calls
             assert call.name == "set_light" and json.loads(call.arguments) == {
                 "room": "kitchen",
@@ -93,7 +96,9 @@ async def test_chat_tool_call_round_trip_passes_validation() -> None:
                 },
                 {"role": "tool", "tool_call_id": call.id, "content": "on"},
             ]
-            final = await client.chat(history, tools=TOOLS, parallel_tool_calls=False)
+            final = await client.chat(
+                history, tools=TOOLS, settings=ModelSettings(parallel_tool_calls=False)
+            )
     assert final.text == "Done."
     assert server.requests[0]["tool_choice"] == {
         "type": "function",

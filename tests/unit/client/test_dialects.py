@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from mistralai.client.models import AudioChunk, ChatCompletionRequest, ChatCompletionStreamRequest
 
+from voxagent import ModelSettings
 from voxagent.audio.clip import AudioClip
 from voxagent.client import MISTRAL, VLLM, ModelClient, detect_dialect
 from voxagent.errors import AuthenticationError, ConfigurationError
@@ -90,8 +91,10 @@ async def test_mistral_requests_match_the_sdk_models(
                     "content": [{"type": "text", "text": "hi"}, client.dialect.audio_part(clip)],
                 }
             ]
-            await client.chat(messages, tools=TOOLS, tool_choice="required", seed=3)
-            async for _ in client.stream_chat(messages, seed=3):
+            await client.chat(
+                messages, tools=TOOLS, settings=ModelSettings(tool_choice="required", seed=3)
+            )
+            async for _ in client.stream_chat(messages, settings=ModelSettings(seed=3)):
                 pass
     plain, streamed = server.requests
     sdk_check(ChatCompletionRequest, plain)
@@ -105,7 +108,9 @@ async def test_mistral_requests_match_the_sdk_models(
 async def test_vllm_requests_use_seed_and_stream_options() -> None:
     async with ScriptedServer([Reply.text("a")]) as server:
         async with ModelClient(server.base_url, model="voxtral-test") as client:
-            async for _ in client.stream_chat([{"role": "user", "content": "x"}], seed=5):
+            async for _ in client.stream_chat(
+                [{"role": "user", "content": "x"}], settings=ModelSettings(seed=5)
+            ):
                 pass
     (sent,) = server.requests
     assert sent["seed"] == 5 and "random_seed" not in sent
