@@ -6,7 +6,6 @@ import base64
 import dataclasses
 import functools
 import os
-import re
 import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import aclosing, asynccontextmanager, contextmanager
@@ -25,6 +24,7 @@ from voxagent.client.answers import MAX_ANSWER_CHARS, decode_json, parse_chat
 from voxagent.client.body import encode_body
 from voxagent.client.dialects import MISTRAL, VLLM, Dialect, detect_dialect
 from voxagent.client.errors import Redactor, public_url
+from voxagent.client.request import chat_body, session_headers
 from voxagent.client.retry import RetryPolicy
 from voxagent.client.sse import SSEDecoder, StreamAssembler
 from voxagent.client.transport import Transport
@@ -43,9 +43,6 @@ __all__ = ["ModelClient"]
 _DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=120.0, pool=10.0)
 _DEFAULT_TOTAL = 300.0
 _DEFAULT_SETTINGS = ModelSettings()
-SESSION_HEADER = "X-Session-ID"
-"""The header that carries a conversation's session key (vllm-router and vLLM both read it)."""
-_SESSION_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 
 
 @functools.cache
@@ -265,7 +262,7 @@ class ModelClient:
         Raises:
             ConfigurationError: `session` is not 1-128 characters of `[A-Za-z0-9_.:-]`.
         """
-        headers = _session_headers(session)
+        headers = session_headers(session)
         settings = settings or _DEFAULT_SETTINGS
         body = await self._chat_body(messages, stream=False, tools=tools, settings=settings)
         async with self._admitted() as waited, self._redacting_async():
@@ -294,7 +291,7 @@ class ModelClient:
         Raises:
             ProtocolError: malformed SSE, a non-JSON chunk, or a stream cut before it finished.
         """
-        headers = _session_headers(session)
+        headers = session_headers(session)
         settings = settings or _DEFAULT_SETTINGS
         body = await self._chat_body(messages, stream=True, tools=tools, settings=settings)
         async with self._admitted() as waited:
@@ -462,27 +459,10 @@ class ModelClient:
         tools: list[dict[str, Any]] | None,
         settings: ModelSettings,
     ) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "model": await self._model_name(),
-            "messages": messages,
-            "temperature": settings.temperature,
-            "top_p": settings.top_p,
-        }
-        if tools:
-            body["tools"] = tools
-            # Without tools a tool choice means nothing, and servers refuse one.
-            body["tool_choice"] = self.dialect.tool_choice(settings.tool_choice)
-        if settings.parallel_tool_calls is not None:
-            body["parallel_tool_calls"] = settings.parallel_tool_calls
-        if settings.max_tokens is not None:
-            body["max_tokens"] = settings.max_tokens
-        if settings.seed is not None:
-            body[self.dialect.seed_field] = settings.seed
-        if stream:
-            body["stream"] = True
-            body.update(self.dialect.stream_options())
-        body.update(settings.extra_body or {})
-        return body
+        model = await self._model_name()
+        return chat_body(
+            model, self.dialect, messages, tools=tools, settings=settings, stream=stream
+        )
 
     async def _model_name(self) -> str:
         if self.model is None:
@@ -524,18 +504,6 @@ class ModelClient:
 def _http_timeout(seconds: float) -> httpx.Timeout:
     """httpx's timeouts for a whole-request deadline: connecting gets at most 10 s of it."""
     return httpx.Timeout(float(seconds), connect=min(10.0, seconds))
-
-
-def _session_headers(session: str | None) -> dict[str, str]:
-    """The header carrying a session key; checked, since it comes from saved files or users."""
-    if session is None:
-        return {}
-    if not isinstance(session, str) or _SESSION_KEY.fullmatch(session) is None:
-        raise ConfigurationError(
-            f"invalid session key {session!r}",
-            hint="use 1-128 characters of letters, digits, '_', '.', ':' or '-'",
-        )
-    return {SESSION_HEADER: session}
 
 
 def _basic_credentials(url: str) -> str | None:

@@ -1,4 +1,8 @@
-"""voxagent's public test kit: a scripted OpenAI-compatible server that behaves like vLLM.
+"""voxagent's public test kit: in-process fake models, and a scripted server that behaves like vLLM.
+
+`FunctionModel`, `ScriptedModel` and `TestModel` are `ChatModel`s an `Agent` takes directly
+(`Agent(ScriptedModel([...]))`): no socket, the same request validation. `ScriptedServer` is the
+same on the wire, for what only HTTP shows (faults, headers, retries, the real client).
 
 >>> from voxagent.testing import Reply, ScriptedServer
 >>> async with ScriptedServer([Reply.tool_call("set_light", {"room": "kitchen", "on": True}),
@@ -9,6 +13,7 @@ See docs/testing.md. The realtime websocket server lives in `voxagent.testing.re
 the tiny Voxtral model files in `voxagent.testing.tekken`.
 """
 
+from voxagent.testing.models import FunctionModel, ModelFunction, ScriptedModel, TestModel
 from voxagent.testing.replies import Fault, Reply, ScriptedCall, ScriptItem
 from voxagent.testing.server import (
     Rejection,
@@ -21,14 +26,18 @@ from voxagent.testing.validation import InvalidRequest, VllmValidator
 
 __all__ = [
     "Fault",
+    "FunctionModel",
     "InvalidRequest",
+    "ModelFunction",
     "Rejection",
     "RejectionKind",
     "Reply",
     "ScriptItem",
     "ScriptedCall",
+    "ScriptedModel",
     "ScriptedRequest",
     "ScriptedServer",
+    "TestModel",
     "TranscriptionRequest",
     "VllmValidator",
 ]
