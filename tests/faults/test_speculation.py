@@ -42,7 +42,7 @@ from voxagent.events import (
     TurnCompleted,
     TurnStarted,
 )
-from voxagent.testing import Reply, ScriptedServer
+from voxagent.testing import Reply, ScriptedModel, ScriptedServer
 from voxagent.testing.server import ScriptedRequest
 
 from .conftest import RATE, _example, assert_paired
@@ -270,9 +270,9 @@ async def test_a_side_effect_tool_waits_for_the_confirmation() -> None:
         seen.append(len(counter.calls))  # how many tools had run when the request came
         return Reply.tool_call("set_light", {"room": "kitchen", "on": True})
 
-    async with ScriptedServer(default=reply) as server:
+    async with ScriptedModel(default=reply) as model:
         agent = Agent(
-            base_url=server.base_url,
+            model,
             tools=make_tools(counter),
             voice=VoiceSettings(turn_detector=None),
         )
@@ -286,20 +286,18 @@ async def test_a_side_effect_tool_waits_for_the_confirmation() -> None:
 
 
 async def test_speculation_can_be_turned_off() -> None:
-    async with ScriptedServer([Reply.text("Hi.")]) as server:
-        agent = Agent(
-            base_url=server.base_url, voice=VoiceSettings(speculate=False, turn_detector=None)
-        )
+    async with ScriptedModel([Reply.text("Hi.")]) as model:
+        agent = Agent(model, voice=VoiceSettings(speculate=False, turn_detector=None))
         async with agent:
             events = await collect(agent, Person(trimmed("what_time"), quiet(1.5)))
     assert of(events, SpeechPaused) and not of(events, SpeculationStarted)
     assert not of(events, TurnStarted)[0].speculative
-    assert len(server.requests) == 1
+    assert len(model.requests) == 1
 
 
 async def test_a_failed_speculative_request_is_reported_by_the_confirmed_turn() -> None:
-    async with ScriptedServer([Reply.error(400, "bad audio"), Reply.text("Hi.")]) as server:
-        agent = Agent(base_url=server.base_url, voice=VoiceSettings(turn_detector=None))
+    async with ScriptedModel([Reply.error(400, "bad audio"), Reply.text("Hi.")]) as model:
+        agent = Agent(model, voice=VoiceSettings(turn_detector=None))
         async with agent:
             events = await collect(agent, Person(trimmed("what_time"), quiet(1.5)))
             # The turn failed like an unspeculated one would; the next turn works.
@@ -309,7 +307,7 @@ async def test_a_failed_speculative_request_is_reported_by_the_confirmed_turn() 
     errors = of(events, ErrorEvent)
     assert len(errors) == 1 and "bad audio" in errors[0].message
     assert turn.text == "Hi."
-    assert len(server.requests) == 2
+    assert len(model.requests) == 2
 
 
 # ------------------------------------------ the user resumes at random points (hypothesis)
@@ -428,9 +426,9 @@ async def test_a_detectors_likely_end_is_speculated_and_then_confirmed() -> None
 
 async def test_speech_after_a_detectors_likely_end_discards_the_speculation() -> None:
     counter = Counter()
-    async with ScriptedServer(default=lambda request: Reply.text("ok")) as server:
+    async with ScriptedModel(default=lambda request: Reply.text("ok")) as model:
         agent = Agent(
-            base_url=server.base_url,
+            model,
             tools=make_tools(counter),
             voice=VoiceSettings(turn_detector=Unsure()),
         )

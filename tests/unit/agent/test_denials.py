@@ -9,7 +9,7 @@ import pytest
 from voxagent import Agent, VoiceSettings
 from voxagent.approval import ApprovalRequest, Denied
 from voxagent.events import ConfirmationRequested, Event, ToolCallFinished, ToolCallStarted
-from voxagent.testing import Reply, ScriptedServer
+from voxagent.testing import Reply, ScriptedModel, ScriptedServer
 
 from .conftest import Home, unlock_door
 
@@ -74,9 +74,9 @@ async def test_no_spoken_reply_in_time_says_so() -> None:
     audio = np.concatenate([samples, np.zeros(rate * 2, dtype=np.float32)])
     home = Home()
     script = [Reply.tool_call("unlock_door", {}), Reply.text("Left locked.")]
-    async with ScriptedServer(script) as server:
+    async with ScriptedModel(script) as model:
         agent = Agent(
-            base_url=server.base_url,
+            model,
             tools=[unlock_door],
             deps=home,
             voice=VoiceSettings(confirm_timeout=0.3),
@@ -87,4 +87,4 @@ async def test_no_spoken_reply_in_time_says_so() -> None:
     [finished] = [e for e in events if isinstance(e, ToolCallFinished)]
     assert finished.error_kind == "denied"
     assert "no spoken reply came within 0.3 s" in finished.result
-    assert server.errors == []
+    assert model.errors == []

@@ -21,7 +21,7 @@ from voxagent.events import (
     TurnCompleted,
     TurnStarted,
 )
-from voxagent.testing import Reply, ScriptedServer
+from voxagent.testing import Reply, ScriptedModel, ScriptedServer
 
 from .conftest import EXAMPLES, Home, set_light, unlock_door
 
@@ -51,16 +51,16 @@ async def collect(agent: Agent[Any], source: ArraySource) -> list[Event]:
 async def test_each_utterance_becomes_a_turn_and_listening_ends_with_the_source(
     home: Home,
 ) -> None:
-    async with ScriptedServer(
+    async with ScriptedModel(
         [
             Reply.tool_call("set_light", {"room": "kitchen", "on": True}),
             Reply.text("Kitchen on."),
             Reply.text("Bedroom off."),
         ]
-    ) as server:
-        async with Agent(base_url=server.base_url, tools=[set_light], deps=home) as agent:
+    ) as model:
+        async with Agent(model, tools=[set_light], deps=home) as agent:
             events = await collect(agent, ArraySource(spoken("kitchen_light_on", "no"), RATE))
-    assert server.errors == []
+    assert model.errors == []
     assert home.lights == {"kitchen": True}
     starts = [e for e in events if isinstance(e, SpeechStarted)]
     ends = [e for e in events if isinstance(e, SpeechEnded)]
@@ -72,7 +72,7 @@ async def test_each_utterance_becomes_a_turn_and_listening_ends_with_the_source(
     assert (
         sum(
             1
-            for m in server.requests[2]["messages"]
+            for m in model.requests[2]["messages"]
             if m["role"] == "user" and isinstance(m["content"], list)
             for part in m["content"]
             if part.get("type") == "input_audio"
@@ -83,10 +83,10 @@ async def test_each_utterance_becomes_a_turn_and_listening_ends_with_the_source(
 
 async def test_barge_in_cancels_the_current_turn_and_takes_the_new_utterance() -> None:
     audio = spoken("kitchen_light_on", "what_time")
-    async with ScriptedServer(
+    async with ScriptedModel(
         [Reply.text("too late", delay=10.0), Reply.text("It is noon.")]
-    ) as server:
-        async with Agent(base_url=server.base_url, voice=VoiceSettings(barge_in="cancel")) as agent:
+    ) as model:
+        async with Agent(model, voice=VoiceSettings(barge_in="cancel")) as agent:
             events = await collect(agent, ArraySource(audio, RATE, realtime=True))
             history = agent.conversation.turns
     cancelled = [e for e in events if isinstance(e, TurnCancelled)]
@@ -94,18 +94,18 @@ async def test_barge_in_cancels_the_current_turn_and_takes_the_new_utterance() -
     assert [e.reason for e in cancelled] == ["barge-in"]
     assert [e.text for e in done] == ["It is noon."]
     assert [e.while_busy for e in events if isinstance(e, SpeechStarted)] == [False, True]
-    assert server.errors == []
+    assert model.errors == []
     assert len(history) == 3  # both user turns kept, one answer
-    roles = [m["role"] for m in server.requests[-1]["messages"]]
+    roles = [m["role"] for m in model.requests[-1]["messages"]]
     assert roles == ["user", "user"]
 
 
 async def test_barge_in_queue_answers_both_turns_in_order() -> None:
     audio = spoken("kitchen_light_on", "what_time")
-    async with ScriptedServer([Reply.text("first", delay=3.0), Reply.text("second")]) as server:
-        async with Agent(base_url=server.base_url, voice=VoiceSettings(barge_in="queue")) as agent:
+    async with ScriptedModel([Reply.text("first", delay=3.0), Reply.text("second")]) as model:
+        async with Agent(model, voice=VoiceSettings(barge_in="queue")) as agent:
             events = await collect(agent, ArraySource(audio, RATE, realtime=True))
-    assert server.errors == []
+    assert model.errors == []
     assert not [e for e in events if isinstance(e, TurnCancelled)]
     assert [e.text for e in events if isinstance(e, TurnCompleted)] == ["first", "second"]
     assert [e.while_busy for e in events if isinstance(e, SpeechStarted)] == [False, True]
@@ -123,27 +123,27 @@ async def test_spoken_confirmation_is_asked_spoken_and_classified_by_the_model(
         spoken_texts.append(text)
 
     audio = spoken("unlock_door", answer, gap=1.5)
-    async with ScriptedServer(
+    async with ScriptedModel(
         [
             Reply.tool_call("unlock_door", {}),
             Reply.tool_call("record_reply", {"answer": answer}),  # the yes/no classification
             Reply.text("Done." if unlocked else "Left locked."),
         ]
-    ) as server:
+    ) as model:
         async with Agent(
-            base_url=server.base_url,
+            model,
             tools=[unlock_door],
             deps=home,
             voice=VoiceSettings(speaker=speaker),
         ) as agent:
             events = await collect(agent, ArraySource(audio, RATE, realtime=True))
-    assert server.errors == []
+    assert model.errors == []
     assert home.unlocked is unlocked
     [question] = [e for e in events if isinstance(e, ConfirmationRequested)]
     assert question.question == "Run unlock_door()? Say yes or no."
     assert spoken_texts == [question.question, "Done." if unlocked else "Left locked."]
     # The reply went to the classifier (a forced enum tool call), not into the conversation.
-    classify = server.requests[1]
+    classify = model.requests[1]
     assert classify["tool_choice"] == {"type": "function", "function": {"name": "record_reply"}}
     assert len([e for e in events if isinstance(e, TurnStarted)]) == 1
     [finished] = [e for e in events if isinstance(e, ToolCallFinished)]

@@ -14,7 +14,7 @@ from voxagent import Agent, VoiceSettings, tool
 from voxagent.audio import ArraySource
 from voxagent.events import AssistantTextDelta, Event, ToolStillRunning, TurnCancelled
 from voxagent.speech_out import MAX_SENTENCE_CHARS, SentenceSplitter
-from voxagent.testing import Reply, ScriptedServer
+from voxagent.testing import Reply, ScriptedModel
 
 from ...faults.conftest import RATE, speech
 
@@ -87,8 +87,8 @@ async def test_the_first_sentence_is_spoken_while_the_answer_still_streams() -> 
         if isinstance(event, AssistantTextDelta):
             deltas.append(event.text)
 
-    async with ScriptedServer([reply]) as server:
-        async with Agent(base_url=server.base_url, voice=VoiceSettings(speaker=speaker)) as agent:
+    async with ScriptedModel([reply]) as model:
+        async with Agent(model, voice=VoiceSettings(speaker=speaker)) as agent:
             await agent.ask(text="lights?", on_event=seen)
     assert [text for text, _ in heard] == [
         "The kitchen light is on.",
@@ -130,8 +130,8 @@ async def test_barge_in_stops_the_current_sentence_at_once_and_drops_the_rest() 
                 yield frame.__class__(frame.samples, frame.start + 10.0)
 
     events: list[Event] = []
-    async with ScriptedServer([reply, Reply.text("ok")]) as server:
-        async with Agent(base_url=server.base_url, voice=VoiceSettings(speaker=speaker)) as agent:
+    async with ScriptedModel([reply, Reply.text("ok")]) as model:
+        async with Agent(model, voice=VoiceSettings(speaker=speaker)) as agent:
             with anyio.fail_after(30):
                 async with contextlib.aclosing(agent.listen(Person())) as stream:
                     async for event in stream:
@@ -155,9 +155,9 @@ async def test_the_slow_tool_notice_is_not_cut_off_when_the_tool_finishes() -> N
         return "done"
 
     events: list[Event] = []
-    async with ScriptedServer([Reply.tool_call("slow"), Reply.text("All done.")]) as server:
+    async with ScriptedModel([Reply.tool_call("slow"), Reply.text("All done.")]) as model:
         async with Agent(
-            base_url=server.base_url,
+            model,
             tools=[slow],
             voice=VoiceSettings(speaker=speaker, slow_tool_after=0.05),
         ) as agent:
