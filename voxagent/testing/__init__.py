@@ -9,14 +9,14 @@ See docs/testing.md. The realtime websocket server lives in `voxagent.testing.re
 the tiny Voxtral model files in `voxagent.testing.tekken`.
 """
 
-from voxagent.testing.replies import Fault, Reply, ScriptedCall, ScriptItem
-from voxagent.testing.server import (
+from voxagent.testing.records import (
     Rejection,
     RejectionKind,
     ScriptedRequest,
-    ScriptedServer,
     TranscriptionRequest,
 )
+from voxagent.testing.replies import Fault, Reply, ScriptedCall, ScriptItem
+from voxagent.testing.server import ScriptedServer
 from voxagent.testing.validation import InvalidRequest, VllmValidator
 
 __all__ = [
