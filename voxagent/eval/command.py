@@ -138,8 +138,9 @@ async def cmd_eval(args: argparse.Namespace) -> int:
     from voxagent.client import ModelClient
     from voxagent.distribution import pip_install
     from voxagent.eval.perturb import load_noise, variants
+    from voxagent.eval.plan import EvalOptions, plan_runs
     from voxagent.eval.report import apply_gate, build_report, to_json, write_atomically
-    from voxagent.eval.runner import EvalOptions, plan_runs, run_suite
+    from voxagent.eval.runner import run_suite
     from voxagent.eval.suite import SuiteError, load_suite
 
     try:
