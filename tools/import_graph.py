@@ -182,6 +182,21 @@ def _base(module: str, is_package: bool, node: ast.ImportFrom) -> str:
     return f"{prefix}.{node.module}" if node.module else prefix
 
 
+def _lazy_comment(lines: list[str], node: ast.stmt) -> bool:
+    """A `# lazy:` comment on the import, or heading the group of imports it belongs to."""
+    end = node.end_lineno or node.lineno
+    if any("# lazy:" in line for line in lines[node.lineno - 1 : end]):
+        return True
+    for line in reversed(lines[: node.lineno - 1]):
+        text = line.strip()
+        if "# lazy:" in text:
+            return True
+        importish = text.startswith(("from ", "import ", ")")) or text.endswith(",")
+        if text and not importish:
+            return False
+    return False
+
+
 def build(root: Path = ROOT, package: str = PACKAGE) -> Graph:
     """Parse every module of the package and collect its imports of the package's modules."""
     files = module_files(root, package)
@@ -219,8 +234,7 @@ def build(root: Path = ROOT, package: str = PACKAGE) -> Graph:
                         targets += [base, exports[base][alias.name]]
                     else:
                         targets.append(known(base) or base)
-            end = getattr(node, "end_lineno", None) or node.lineno
-            comment = any("# lazy:" in line for line in lines[node.lineno - 1 : end])
+            comment = _lazy_comment(lines, node)
             for target in dict.fromkeys(targets):
                 if target == module:
                     continue
@@ -360,7 +374,7 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
     if typed:
         print(f"\n{len(typed)} cycle(s) once TYPE_CHECKING imports count (fine at run time):")
         for cycle in typed:
-            print("  " + " -> ".join([cycle[0].source, *(e.target for e in cycle)]))
+            print("  for example " + " -> ".join([cycle[0].source, *(e.target for e in cycle)]))
     closing = graph.cycle_closing_function_imports()
     if closing:
         print("\nfunction-level imports on a cycle (they dodge it, or keep a dependency lazy):")
