@@ -69,6 +69,7 @@ class Graph:
 
     files: dict[str, Path]
     edges: list[Edge] = field(default_factory=list)
+    lazy_packages: set[str] = field(default_factory=set)
 
     def runtime(self) -> dict[str, set[str]]:
         """Module-level edges only: what runs when a module is imported."""
@@ -79,8 +80,19 @@ class Graph:
         return _cycles([e for e in self.edges if e.kind == "module"])
 
     def cycles_with_type_checking(self) -> list[list[Edge]]:
-        """Cycles once TYPE_CHECKING imports count too (explicit imports only; informative)."""
-        return _cycles([e for e in self.edges if e.kind != "function" and not e.implicit])
+        """Cycles once TYPE_CHECKING imports count too (explicit imports only; informative).
+
+        A lazy package's own TYPE_CHECKING block only shows its table to type checkers: left out.
+        """
+        return _cycles(
+            [
+                e
+                for e in self.edges
+                if e.kind != "function"
+                and not e.implicit
+                and not (e.kind == "type_checking" and e.source in self.lazy_packages)
+            ]
+        )
 
     def type_checking_only(self) -> list[Edge]:
         """Edges that exist only under `if TYPE_CHECKING:` (no module-level import of it)."""
@@ -204,7 +216,7 @@ def build(root: Path = ROOT, package: str = PACKAGE) -> Graph:
         name: ast.parse(path.read_text(encoding="utf-8"), str(path)) for name, path in files.items()
     }
     exports = {name: _exports(files[name], tree) for name, tree in trees.items()}
-    graph = Graph(files)
+    graph = Graph(files, lazy_packages={name for name, table in exports.items() if table})
 
     def known(name: str) -> str | None:
         """The module `name`, or the deepest package above it that exists."""
