@@ -278,52 +278,15 @@ def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
 
 
 def _components(graph: dict[str, set[str]]) -> list[list[str]]:
-    """Strongly connected components (Tarjan, iterative), each of two or more modules."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    found: list[list[str]] = []
-    counter = 0
-    for root in sorted(graph):
-        if root in index:
-            continue
-        work = [(root, iter(sorted(graph.get(root, ()))))]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            node, children = work[-1]
-            advanced = False
-            for child in children:
-                if child not in index:
-                    index[child] = low[child] = counter
-                    counter += 1
-                    stack.append(child)
-                    on_stack.add(child)
-                    work.append((child, iter(sorted(graph.get(child, ())))))
-                    advanced = True
-                    break
-                if child in on_stack:
-                    low[node] = min(low[node], index[child])
-            if advanced:
-                continue
-            work.pop()
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-            if low[node] == index[node]:
-                group = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    group.append(member)
-                    if member == node:
-                        break
-                if len(group) > 1:
-                    found.append(sorted(group))
-    return sorted(found)
+    """Groups of two or more modules that all reach each other (the package is small: a
+    reachability set per module is cheap enough)."""
+    reach = {node: _reachable(graph, node) for node in graph}
+    found = set()
+    for node, reached in reach.items():
+        group = frozenset(m for m in reached if node in reach.get(m, ()))
+        if len(group) > 1:
+            found.add(group)
+    return sorted(sorted(group) for group in found)
 
 
 def _cycles(edges: list[Edge]) -> list[list[Edge]]:
@@ -372,6 +335,11 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
     """Print the report; return 1 when module-level imports form a cycle, else 0."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--edges", action="store_true", help="list TYPE_CHECKING-only edges")
+    parser.add_argument(
+        "--unmarked",
+        action="store_true",
+        help="list function-level imports of voxagent modules with no `# lazy:` comment",
+    )
     args = parser.parse_args(argv)
     graph = build(root)
     cycles = graph.cycles()
@@ -398,6 +366,14 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
     print(f"\n{len(only)} TYPE_CHECKING-only edges{listed}")
     if args.edges:
         for edge in only:
+            print("  " + _describe(edge, graph.files, root))
+    unmarked = [
+        e for e in graph.edges if e.kind == "function" and not e.implicit and not e.lazy_comment
+    ]
+    listed = ":" if args.unmarked else " (--unmarked lists them)"
+    print(f"{len(unmarked)} function-level import edges without a `# lazy:` comment{listed}")
+    if args.unmarked:
+        for edge in unmarked:
             print("  " + _describe(edge, graph.files, root))
     return 1 if cycles else 0
 
