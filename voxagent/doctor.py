@@ -9,21 +9,23 @@ from dataclasses import dataclass
 from voxagent.distribution import pip_install
 from voxagent.errors import VoxagentError
 from voxagent.settings import ModelSettings
+from voxagent.tools import tool
 
 __all__ = ["Check", "run_checks"]
 
-_PROBE_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "probe",
-        "description": "Connectivity probe.",
-        "parameters": {
-            "type": "object",
-            "properties": {"ok": {"type": "boolean"}},
-            "required": ["ok"],
-        },
-    },
-}
+
+@tool
+def probe(ok: bool) -> bool:
+    """Connectivity probe.
+
+    Args:
+        ok: Always true: that the call arrives is the check.
+    """
+    return ok
+
+
+# Declared like any app's tool (the server is asked to call it, never to run it).
+_PROBE_TOOL = probe.to_openai()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +58,7 @@ async def server_checks(base_url: str | None, model: str | None) -> list[Check]:
                 "(start one with `voxagent serve`)",
             )
         ]
-    from voxagent.client import ModelClient
+    from voxagent.client import ModelClient  # lazy: httpx
 
     checks: list[Check] = []
     try:
@@ -113,7 +115,7 @@ def audio_checks(*, mic: bool = False) -> list[Check]:
             )
         )
     try:
-        from voxagent.audio import list_input_devices
+        from voxagent.audio import list_input_devices  # lazy: PortAudio
 
         devices = list_input_devices()
         checks.append(
@@ -128,7 +130,7 @@ def audio_checks(*, mic: bool = False) -> list[Check]:
         )
     except VoxagentError as exc:
         checks.append(Check("microphone", False, exc.message, exc.hint, required=mic))
-    from voxagent.audio.turn_detector import describe_detector
+    from voxagent.audio.turn_detector import describe_detector  # lazy: numpy
 
     ok, detail, hint = describe_detector()
     checks.append(Check("turn detector", ok, detail, hint, required=False))

@@ -6,9 +6,10 @@ per run, optionally with recorders instead of tools, optionally with perturbed a
 also through a transcribe-first baseline); `score_outcomes` scores them; the reports are a rich
 table, JSON and a self-contained HTML page. See docs/evals.md.
 
-Modules: `suite` (the file format), `constraints` (argument checks), `perturb` (noise, speed,
-telephone), `dry` (recorders), `runner`, `outcomes`, `scoring`, `report` (JSON and the gate),
-`report_terminal`, `report_html`, `command` (the CLI).
+Modules: `suite_format` (the file format), `suite` (loading and resolving it), `constraints`
+(argument checks), `perturb` (noise, speed, telephone), `dry` (recorders), `plan` (options and
+the runs), `clips` (a run's audio), `runner`, `outcomes`, `scoring`, `report` (JSON and the
+gate), `report_terminal`, `report_html`, `command` (the CLI).
 """
 
 from __future__ import annotations
@@ -25,14 +26,14 @@ _EXPORTS: dict[str, str] = {
     "Recorder": "voxagent.eval.dry",
     "ActualCall": "voxagent.eval.outcomes",
     "TurnOutcome": "voxagent.eval.outcomes",
-    "EvalOptions": "voxagent.eval.runner",
+    "EvalOptions": "voxagent.eval.plan",
     "run_suite": "voxagent.eval.runner",
     "score_column": "voxagent.eval.scoring",
     "score_outcomes": "voxagent.eval.scoring",
     "load_suite": "voxagent.eval.suite",
     "Suite": "voxagent.eval.suite",
-    "suite_schema": "voxagent.eval.suite",
     "SuiteError": "voxagent.eval.suite",
+    "suite_schema": "voxagent.eval.suite_format",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
@@ -50,10 +51,8 @@ if TYPE_CHECKING:
         ActualCall as ActualCall,
         TurnOutcome as TurnOutcome,
     )
-    from voxagent.eval.runner import (
-        EvalOptions as EvalOptions,
-        run_suite as run_suite,
-    )
+    from voxagent.eval.plan import EvalOptions as EvalOptions
+    from voxagent.eval.runner import run_suite as run_suite
     from voxagent.eval.scoring import (
         score_column as score_column,
         score_outcomes as score_outcomes,
@@ -62,5 +61,5 @@ if TYPE_CHECKING:
         Suite as Suite,
         SuiteError as SuiteError,
         load_suite as load_suite,
-        suite_schema as suite_schema,
     )
+    from voxagent.eval.suite_format import suite_schema as suite_schema

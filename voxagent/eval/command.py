@@ -11,8 +11,15 @@ import fnmatch
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from voxagent.cli.checks import check_tool_choice
+from voxagent.cli.exits import UsageError
+from voxagent.cli.output import err
+from voxagent.cli.run import load_agent
+from voxagent.distribution import pip_install
 
 __all__ = ["add_eval_parser", "cmd_eval"]
 
@@ -83,8 +90,6 @@ def add_eval_parser(sub: Any) -> None:
 
 
 def _check_out(path: str | None, what: str) -> Path | None:
-    from voxagent.cli import UsageError
-
     if path is None:
         return None
     out = Path(path)
@@ -103,6 +108,7 @@ class _Progress:
         self._bar: Any = None
         self._task: Any = None
         if sys.stderr.isatty():
+            # lazy: rich loads only on a terminal (and only for `voxagent eval`)
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -118,8 +124,6 @@ class _Progress:
             self._bar.start()
 
     def __call__(self, done: int, total: int, run_id: str) -> None:
-        from voxagent.cli import err
-
         if self._bar is not None:
             self._bar.update(self._task, completed=done, description=f"eval {run_id[:40]}")
         else:
@@ -132,18 +136,16 @@ class _Progress:
 
 async def cmd_eval(args: argparse.Namespace) -> int:
     """Run `voxagent eval`; return the exit code."""
-    from dataclasses import replace
-
-    from voxagent.cli import UsageError, check_tool_choice, err, load_agent
+    # lazy: httpx, numpy and pydantic load when an eval runs, not for `voxagent --help`
     from voxagent.client import ModelClient
-    from voxagent.distribution import pip_install
     from voxagent.eval.perturb import load_noise, variants
+    from voxagent.eval.plan import EvalOptions, plan_runs
     from voxagent.eval.report import apply_gate, build_report, to_json, write_atomically
-    from voxagent.eval.runner import EvalOptions, plan_runs, run_suite
+    from voxagent.eval.runner import run_suite
     from voxagent.eval.suite import SuiteError, load_suite
 
     try:
-        import rich  # noqa: F401  # the terminal report and progress need it
+        import rich  # noqa: F401  # lazy: only checking the report and progress can be shown
     except ImportError:
         raise UsageError(
             f"voxagent eval needs rich for its report: {pip_install('eval')}"
@@ -239,14 +241,14 @@ async def cmd_eval(args: argparse.Namespace) -> int:
         dry_tools=args.dry_tools,
     )
     failed = apply_gate(report, min_f1=args.min_f1, max_p95_ms=args.max_p95_ms)
-    from voxagent.eval.report_terminal import render_terminal
+    from voxagent.eval.report_terminal import render_terminal  # lazy: rich
 
     render_terminal(report, sys.stdout)
     if json_out is not None:
         write_atomically(json_out, to_json(report))
         err(f"eval: JSON report written to {json_out}")
     if html_out is not None:
-        from voxagent.eval.report_html import render_html
+        from voxagent.eval.report_html import render_html  # lazy: only with --html
 
         write_atomically(html_out, render_html(report, html_out))
         err(f"eval: HTML report written to {html_out}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from voxagent.eval.suite import ExpectSpec
+from voxagent.eval.suite_format import ExpectSpec
 
 __all__ = ["COLUMNS", "ActualCall", "TurnOutcome"]
 

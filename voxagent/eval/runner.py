@@ -1,10 +1,11 @@
 """Run a suite: every case, take and perturbation, in one or both columns, a few at a time.
 
-Each run (case x take x perturbation x column) gets a fresh agent: the app file is imported again
-(fresh `deps`, fresh conversation), so cases cannot leak state into each other and runs can go
-in parallel. Audio is read, perturbed and encoded once per run and shared by both columns; noise
-is drawn from a generator seeded by (seed, case, take, perturbation, turn), so results do not
-depend on the order runs finish in. Outcomes come back in suite order.
+Each run (case x take x perturbation x column, planned by `voxagent.eval.plan`) gets a fresh
+agent: the app file is imported again (fresh `deps`, fresh conversation), so cases cannot leak
+state into each other and runs can go in parallel. Audio is read, perturbed and encoded once per
+run and shared by both columns (`voxagent.eval.clips`); noise is drawn from a generator seeded
+by (seed, case, take, perturbation, turn), so results do not depend on the order runs finish
+in. Outcomes come back in suite order.
 
 The cascade column transcribes each audio turn with the same server's
 `/v1/audio/transcriptions` and sends the text (plus the turn's typed text) to the same agent;
@@ -15,22 +16,18 @@ is what its user waits for.
 from __future__ import annotations
 
 import threading
-import zlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.abc
-import numpy as np
 from pydantic_core import to_jsonable_python
 
 from voxagent.aio import unwrap_group
 from voxagent.errors import AudioError, ConfigurationError, VoxagentError
+from voxagent.eval.clips import Prepared, endpointing_wait, perturbed_samples, run_seed
 from voxagent.eval.dry import dry_registry
 from voxagent.eval.outcomes import ActualCall, TurnOutcome
-from voxagent.eval.perturb import Samples, Variant, apply_variant
+from voxagent.eval.plan import EvalOptions, Progress, RunPlan, plan_runs
 from voxagent.events import ErrorEvent, Event, ToolCallStarted
 from voxagent.interfaces import Transcriber
 from voxagent.jsonsafe import loads_bounded
@@ -38,138 +35,13 @@ from voxagent.tools import ToolArgumentsError
 
 if TYPE_CHECKING:
     from voxagent.agent import Agent
-    from voxagent.audio.clip import AudioClip
-    from voxagent.eval.suite import Case, Suite, Turn
+    from voxagent.eval.suite import Suite, Turn
     from voxagent.results import TurnResult
     from voxagent.tools import ToolRegistry
 
-__all__ = ["EvalOptions", "Progress", "RunPlan", "plan_runs", "run_suite"]
+__all__ = ["run_suite"]
 
-Progress = Callable[[int, int, str], None]
-"""Called after each run with (runs done, runs in all, the run's id)."""
-
-# Silence after the clip when measuring endpointing: the user has stopped talking.
-_TAIL_S = 1.0
 _import_lock = threading.Lock()
-
-
-@dataclass(frozen=True)
-class EvalOptions:
-    """How to run a suite (the command line's choices over the suite's own).
-
-    Attributes:
-        app: `FILE.py[:NAME]`, as `voxagent run` takes it.
-        base_url: The server (None: the app's, else VOXAGENT_BASE_URL).
-        model: The served model (None: the app's, else the server's first).
-        columns: ("audio",) or ("audio", "cascade").
-        variants: The perturbations (the clean one first).
-        noise: A loaded noise recording, for noise variants that name a file.
-        dry_tools: Replace every tool by a recorder (see `voxagent.eval.dry`).
-        concurrency: Runs at once.
-        seed: Sampling and perturbation seed.
-        temperature: Sampling temperature.
-        max_tokens: Cap on each answer (None: the app's).
-        tool_choice: tool_choice of every turn's first request (None: the app's).
-        request_timeout: Seconds one request may take (None: the app's).
-        load_app: Loads a fresh agent from `app` (the CLI's loader).
-    """
-
-    app: str
-    load_app: Callable[[str], Agent[Any]]
-    base_url: str | None = None
-    model: str | None = None
-    columns: tuple[str, ...] = ("audio",)
-    variants: tuple[Variant, ...] = (Variant("clean"),)
-    noise: Samples | None = None
-    dry_tools: bool = False
-    concurrency: int = 4
-    seed: int = 0
-    temperature: float = 0.0
-    max_tokens: int | None = None
-    tool_choice: str | None = None
-    request_timeout: float | None = None
-    dry_results: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RunPlan:
-    """One case, with one take and one perturbation (run in each column)."""
-
-    case: Case
-    take: int
-    variant: Variant
-    variant_index: int
-
-    @property
-    def run_id(self) -> str:
-        name = self.case.take_names[self.take]
-        run = self.case.id + (f"/{name}" if name else "")
-        return run if self.variant.kind == "clean" else f"{run}@{self.variant.label}"
-
-
-def plan_runs(suite: Suite, variants: tuple[Variant, ...]) -> list[RunPlan]:
-    """Every (case, take, perturbation), in suite order. Text-only cases run clean only."""
-    plans = []
-    for case in suite.cases:
-        has_audio = any(turn.takes for turn in case.turns)
-        for take in range(len(case.take_names)):
-            for index, variant in enumerate(variants if has_audio else variants[:1]):
-                plans.append(RunPlan(case, take, variant, index))
-    return plans
-
-
-def _seed(*parts: int | str) -> list[int]:
-    return [p if isinstance(p, int) else zlib.crc32(p.encode()) for p in parts]
-
-
-def _read_samples(path: Path) -> Samples:
-    import soundfile as sf
-
-    from voxagent.audio.convert import resample, to_mono
-    from voxagent.audio.ingest import MAX_INPUT_BYTES, MAX_INPUT_SECONDS
-
-    try:
-        size = path.stat().st_size
-        if size > MAX_INPUT_BYTES:
-            raise AudioError(
-                f"{path} is {size} bytes, over the {MAX_INPUT_BYTES}-byte limit",
-                hint="use shorter takes",
-            )
-        info = sf.info(str(path))
-        if info.frames / max(info.samplerate, 1) > MAX_INPUT_SECONDS:
-            raise AudioError(f"{path} is longer than {MAX_INPUT_SECONDS:g} s", hint="trim it")
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except (RuntimeError, OSError) as exc:  # libsndfile errors are RuntimeErrors
-        raise AudioError(f"cannot read {path} as audio: {exc}", hint="check the file") from exc
-    if data.size == 0 or not np.all(np.isfinite(data)):
-        raise AudioError(f"{path} holds no usable samples", hint="record it again")
-    return resample(to_mono(data), int(rate))
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    clip: AudioClip
-    endpointing: float | None
-
-
-async def _endpointing(samples: Samples, agent: Agent[Any]) -> float | None:
-    """Stream seconds the agent's endpointer needs after the end of speech to decide it."""
-    from voxagent.audio import ArraySource, utterances
-
-    tail = np.zeros(int(_TAIL_S * 16000), dtype=np.float32)
-    last = None
-    async for utterance in utterances(
-        ArraySource(np.concatenate([samples, tail]), 16000), settings=agent.voice.endpointing
-    ):
-        last = utterance
-    if last is None or last.detected_at is None:
-        return None
-    return max(0.0, last.detected_at - last.end)
-
-
-def _prepare(path: Path, variant: Variant, seed: list[int], noise: Samples | None) -> Samples:
-    samples = _read_samples(path)
-    return apply_variant(variant, samples, np.random.default_rng(seed), noise)
 
 
 def _actual(registry: ToolRegistry, name: str, raw: str) -> ActualCall:
@@ -217,28 +89,30 @@ class _Runner:
             agent.registry, _ = dry_registry(agent.registry, o.dry_results)
         return agent
 
-    async def clips(self, plan: RunPlan, agent: Agent[Any]) -> dict[int, _Prepared | AudioError]:
-        from voxagent.audio.ingest import clip_from_samples
+    async def clips(self, plan: RunPlan, agent: Agent[Any]) -> dict[int, Prepared | AudioError]:
+        from voxagent.audio.ingest import clip_from_samples  # lazy: soundfile, with the first take
 
-        prepared: dict[int, _Prepared | AudioError] = {}
+        prepared: dict[int, Prepared | AudioError] = {}
         for turn in plan.case.turns:
             if not turn.takes:
                 continue
             path = turn.takes[plan.take if len(turn.takes) > 1 else 0]
-            seed = _seed(self.options.seed, plan.case.id, plan.take, plan.variant_index, turn.index)
+            seed = run_seed(
+                self.options.seed, plan.case.id, plan.take, plan.variant_index, turn.index
+            )
             try:
                 samples = await anyio.to_thread.run_sync(
-                    _prepare, path, plan.variant, seed, self.options.noise
+                    perturbed_samples, path, plan.variant, seed, self.options.noise
                 )
                 clip = await anyio.to_thread.run_sync(clip_from_samples, samples, 16000)
-                prepared[turn.index] = _Prepared(clip, await _endpointing(samples, agent))
+                prepared[turn.index] = Prepared(clip, await endpointing_wait(samples, agent))
             except AudioError as exc:
                 prepared[turn.index] = exc
         return prepared
 
     async def run(self, plan: RunPlan) -> list[TurnOutcome]:
         outcomes: list[TurnOutcome] = []
-        clips: dict[int, _Prepared | AudioError] | None = None
+        clips: dict[int, Prepared | AudioError] | None = None
         for column in self.options.columns:
             try:
                 agent = await self.agent()
@@ -280,7 +154,7 @@ class _Runner:
         plan: RunPlan,
         column: str,
         agent: Agent[Any],
-        clips: dict[int, _Prepared | AudioError],
+        clips: dict[int, Prepared | AudioError],
     ) -> list[TurnOutcome]:
         outcomes: list[TurnOutcome] = []
         async with agent:
@@ -301,7 +175,7 @@ class _Runner:
         column: str,
         agent: Agent[Any],
         turn: Turn,
-        prepared: _Prepared | None,
+        prepared: Prepared | None,
     ) -> TurnOutcome:
         clock = anyio.current_time
         seen: dict[str, float] = {}

@@ -31,7 +31,7 @@ import numpy as np
 
 from voxagent.eval.constraints import MISSING, normalize_text
 from voxagent.eval.outcomes import ActualCall, TurnOutcome
-from voxagent.eval.suite import ExpectedCall
+from voxagent.eval.suite_format import ExpectedCall
 
 __all__ = [
     "NO_CALL",

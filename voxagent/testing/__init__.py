@@ -1,4 +1,4 @@
-"""voxagent's public test kit: in-process fake models, and a scripted server that behaves like vLLM.
+"""voxagent's public test kit: in-process fake models, and a scripted server that acts like vLLM.
 
 `FunctionModel`, `ScriptedModel` and `TestModel` are `ChatModel`s an `Agent` takes directly
 (`Agent(ScriptedModel([...]))`): no socket, the same request validation. `ScriptedServer` is the
@@ -14,14 +14,14 @@ the tiny Voxtral model files in `voxagent.testing.tekken`.
 """
 
 from voxagent.testing.models import FunctionModel, ModelFunction, ScriptedModel, TestModel
-from voxagent.testing.replies import Fault, Reply, ScriptedCall, ScriptItem
-from voxagent.testing.server import (
+from voxagent.testing.records import (
     Rejection,
     RejectionKind,
     ScriptedRequest,
-    ScriptedServer,
     TranscriptionRequest,
 )
+from voxagent.testing.replies import Fault, Reply, ScriptedCall, ScriptItem
+from voxagent.testing.server import ScriptedServer
 from voxagent.testing.validation import InvalidRequest, VllmValidator
 
 __all__ = [

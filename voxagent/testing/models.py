@@ -42,9 +42,9 @@ from voxagent.client.sse import StreamAssembler
 from voxagent.client.types import ChatResponse, ModelInfo, StreamDone, StreamItem
 from voxagent.errors import ModelError
 from voxagent.settings import ModelSettings
+from voxagent.testing.records import Rejection, ScriptedRequest
 from voxagent.testing.replies import Reply
 from voxagent.testing.schema_values import example_arguments
-from voxagent.testing.server import Rejection, ScriptedRequest
 from voxagent.testing.validation import InvalidRequest, VllmValidator
 from voxagent.testing.wire import CallIds, chat_body as answer_body, error_body, stream_chunks
 

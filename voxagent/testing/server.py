@@ -12,23 +12,28 @@ import json
 import traceback
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
-from email.parser import BytesParser
-from email.policy import HTTP
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Self
 
 import anyio
 import anyio.abc
 import h11
 
 from voxagent.testing.http11 import Connection, IncomingRequest
+from voxagent.testing.records import (
+    Rejection,
+    RejectionKind,
+    ScriptedRequest,
+    TranscriptionRequest,
+    parse_form,
+)
 from voxagent.testing.replies import Reply, ScriptItem
 from voxagent.testing.validation import InvalidRequest, VllmValidator
 from voxagent.testing.wire import CallIds, error_body, models_body
 from voxagent.testing.writer import send_reply, send_transcript
 
+# The record types are re-exported: tests import them from here (voxagent.testing has them too).
 __all__ = [
     "Rejection",
     "RejectionKind",
@@ -39,68 +44,6 @@ __all__ = [
 
 _CHAT = "/v1/chat/completions"
 _TRANSCRIBE = "/v1/audio/transcriptions"
-
-
-RejectionKind = Literal["invalid", "unscripted", "responder_error"]
-"""Why a request was refused: invalid as vLLM judges it, no scripted reply left, or the
-script's own responder function raised."""
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """A request the server refused with an error the script did not ask for.
-
-    Attributes:
-        path: The request path.
-        status: The HTTP status answered.
-        message: The error message answered.
-        body: The parsed request body, when it was JSON.
-        kind: "invalid" (vLLM would refuse it), "unscripted" (no scripted reply left) or
-            "responder_error" (a responder function raised: a bug in the test, not the agent).
-        exception: The exception a responder raised (kind "responder_error"), else None.
-        traceback: That exception's formatted traceback, else None.
-    """
-
-    path: str
-    status: int
-    message: str
-    body: Any = None
-    kind: RejectionKind = "invalid"
-    exception: BaseException | None = None
-    traceback: str | None = None
-
-
-class ScriptedRequest(dict[str, Any]):
-    """What a responder function receives: the request body as a dict, plus what it was.
-
-    A plain `dict` subclass, so responders written as `lambda body: ...body["messages"]...`
-    keep working. A `default=` responder answers both chat and transcription requests (an
-    agent's background transcript prefetch sends the latter): check `request.kind`.
-
-    Attributes:
-        kind: "chat" (`/v1/chat/completions`; the parsed JSON body) or "transcription"
-            (`/v1/audio/transcriptions`; the form fields plus "file" as bytes).
-        path: The request path.
-    """
-
-    kind: Literal["chat", "transcription"]
-    path: str
-
-    def __init__(
-        self, body: dict[str, Any], kind: Literal["chat", "transcription"], path: str
-    ) -> None:
-        super().__init__(body)
-        self.kind = kind
-        self.path = path
-
-
-@dataclass(frozen=True)
-class TranscriptionRequest:
-    """A received `/v1/audio/transcriptions` request: form fields and the uploaded file."""
-
-    fields: dict[str, str]
-    file: bytes
-    filename: str | None
 
 
 class ScriptedServer:
@@ -355,7 +298,7 @@ class ScriptedServer:
 
     async def _transcribe(self, connection: Connection, request: IncomingRequest) -> bool:
         try:
-            received = _parse_form(request)
+            received = parse_form(request)
         except ValueError as exc:
             return await self._reject(connection, _TRANSCRIBE, InvalidRequest(str(exc)), None)
         self.transcriptions.append(received)
@@ -445,24 +388,3 @@ class ScriptedServer:
 
 async def _json(connection: Connection, status: int, data: Any) -> None:
     await connection.respond(status, json.dumps(data).encode(), "application/json")
-
-
-def _parse_form(request: IncomingRequest) -> TranscriptionRequest:
-    content_type = request.headers.get("content-type", "")
-    if not content_type.startswith("multipart/form-data"):
-        raise ValueError("transcription requests must be multipart/form-data")
-    message = BytesParser(policy=HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode("latin-1") + request.body
-    )
-    fields: dict[str, str] = {}
-    file = b""
-    filename = None
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True)
-        data = payload if isinstance(payload, bytes) else b""
-        if name == "file":
-            file, filename = data, part.get_filename()
-        elif isinstance(name, str):
-            fields[name] = data.decode("utf-8", errors="replace")
-    return TranscriptionRequest(fields, file, filename)

@@ -19,7 +19,8 @@ from __future__ import annotations
 from voxagent.errors import ToolDefinitionError, ToolError
 from voxagent.tools.arguments import ToolArgumentsError
 from voxagent.tools.context import RunContext
-from voxagent.tools.decorator import TOOL_NAME_PATTERN, Tool, ToolFunction, check_tool_name, tool
+from voxagent.tools.decorator import tool
+from voxagent.tools.definition import TOOL_NAME_PATTERN, Tool, ToolFunction, check_tool_name
 from voxagent.tools.registry import ToolRegistry
 from voxagent.tools.result import (
     DEFAULT_MAX_RESULT_CHARS,

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any, TypeVar, get_origin
 
 from voxagent.errors import ConfigurationError
-from voxagent.tools.decorator import Tool
+from voxagent.tools.definition import Tool
 
 __all__ = ["check_deps"]
 

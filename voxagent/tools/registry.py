@@ -12,7 +12,8 @@ import anyio
 from voxagent.errors import ToolDefinitionError
 from voxagent.tools.arguments import ToolArgumentsError
 from voxagent.tools.context import RunContext
-from voxagent.tools.decorator import Tool, check_tool_name, tool
+from voxagent.tools.decorator import tool
+from voxagent.tools.definition import Tool, check_tool_name
 from voxagent.tools.result import DEFAULT_MAX_RESULT_CHARS, ToolResult, truncate
 
 __all__ = ["TRUNCATED_RESULT", "Runnable", "ToolRegistry"]

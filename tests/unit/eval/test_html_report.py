@@ -23,7 +23,8 @@ import pytest
 from voxagent.eval.outcomes import ActualCall, TurnOutcome
 from voxagent.eval.report import build_report
 from voxagent.eval.report_html import render_html
-from voxagent.eval.suite import ExpectSpec, PerturbationSpec as Perturb, Suite
+from voxagent.eval.suite import Suite
+from voxagent.eval.suite_format import ExpectSpec, PerturbationSpec as Perturb
 
 TOOLS = ["set_light", "set_thermostat", "start_timer"]
 AUDIO_BLUE = (0x25, 0x63, 0xEB)

@@ -6,7 +6,7 @@ from typing import Any
 
 from voxagent.eval.outcomes import ActualCall, TurnOutcome
 from voxagent.eval.scoring import score_column, score_turn
-from voxagent.eval.suite import ExpectSpec
+from voxagent.eval.suite_format import ExpectSpec
 
 
 def outcome(expect: dict[str, Any] | None, calls: list[ActualCall], **fields: Any) -> TurnOutcome:

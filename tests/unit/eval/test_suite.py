@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from voxagent.eval.suite import SuiteError, load_suite, suite_schema
+from voxagent.eval.suite import SuiteError, load_suite
+from voxagent.eval.suite_format import suite_schema
 
 TOOLS = {
     "set_light": {"properties": {"room": {}, "on": {}}},

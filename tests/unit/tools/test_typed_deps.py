@@ -92,7 +92,7 @@ def test_mypy_strict_holds_tools_to_the_agents_deps_type(tmp_path: Path) -> None
     errors = [line for line in good.stdout.splitlines() if ": error:" in line]
     assert errors == [], good.stdout
     assert 'Revealed type is "voxagent.agent.Agent[good.Home]"' in notes[0]
-    assert 'Revealed type is "voxagent.tools.decorator.Tool[good.Garage]"' in notes[1]
+    assert 'Revealed type is "voxagent.tools.definition.Tool[good.Garage]"' in notes[1]
     bad = mypy(tmp_path, "bad", BAD)
     assert bad.returncode == 1, bad.stdout
     errors = [line for line in bad.stdout.splitlines() if ": error:" in line]
