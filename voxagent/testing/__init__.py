@@ -13,7 +13,7 @@ See docs/testing.md. The realtime websocket server lives in `voxagent.testing.re
 the tiny Voxtral model files in `voxagent.testing.tekken`.
 """
 
-from voxagent.testing.models import FunctionModel, ModelFunction, ScriptedModel, TestModel
+from voxagent.testing.models import FunctionModel, ModelFunction, ScriptedModel
 from voxagent.testing.records import (
     Rejection,
     RejectionKind,
@@ -22,6 +22,7 @@ from voxagent.testing.records import (
 )
 from voxagent.testing.replies import Fault, Reply, ScriptedCall, ScriptItem
 from voxagent.testing.server import ScriptedServer
+from voxagent.testing.testmodel import TestModel
 from voxagent.testing.validation import InvalidRequest, VllmValidator
 
 __all__ = [
