@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import itertools
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -42,6 +44,9 @@ __all__ = [
 MODEL_FILE = "smart-turn-v3.2-cpu.onnx"
 MODEL_ENV = "VOXAGENT_TURN_MODEL"
 """Environment variable naming a Smart Turn ONNX file; `off` (or `none`) disables the detector."""
+
+Decision = Literal["end", "pause", "wait"]
+_EPS = 1e-9
 
 _PIPECAT_PATH = ("pipecat", "audio", "turn", "smart_turn", "data", MODEL_FILE)
 
@@ -72,6 +77,12 @@ class TurnPolicy:
     decision threshold but at or above `pause_threshold`, a `VoicePause` (candidate end) is
     reported so a reply can be prepared speculatively.
 
+    Two stricter rules can be switched on (measured in docs/benchmarks.md; neither is the
+    default): `confirm_asks` > 1 needs P at or above the threshold at that many asks in a row,
+    and `steady` compares the lowest P since the pause began instead of the latest (the model
+    reads a growing silence as "finished", so a P that climbs only as the silence grows is
+    weaker evidence than one that was high from the first ask).
+
     Attributes:
         first_check_s: Silence before the first question (Pipecat: 0.2 s).
         recheck_s: Silence between further questions.
@@ -81,6 +92,8 @@ class TurnPolicy:
             0.5-1.15 s pauses people make inside a sentence while the model says "incomplete",
             and bounds the wait when the model is wrong at a true end (Pipecat waits 3 s).
         pause_threshold: P at which a candidate end is reported before the decision.
+        confirm_asks: Asks in a row whose P must reach their threshold to end the turn.
+        steady: Judge the lowest P since the pause began, not the latest.
     """
 
     first_check_s: float = 0.2
@@ -89,6 +102,8 @@ class TurnPolicy:
     threshold_end: float = 0.1
     max_silence_s: float = 1.2
     pause_threshold: float = 0.3
+    confirm_asks: int = 1
+    steady: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 < self.first_check_s < self.max_silence_s or self.recheck_s <= 0.0:
@@ -96,6 +111,10 @@ class TurnPolicy:
                 "TurnPolicy needs 0 < first_check_s < max_silence_s and recheck_s > 0",
                 hint=f"got first_check_s={self.first_check_s}, "
                 f"max_silence_s={self.max_silence_s}, recheck_s={self.recheck_s}",
+            )
+        if self.confirm_asks < 1:
+            raise ConfigurationError(
+                "TurnPolicy.confirm_asks must be at least 1", hint=f"got {self.confirm_asks!r}"
             )
         for name in ("threshold_start", "threshold_end", "pause_threshold"):
             value = getattr(self, name)
@@ -109,6 +128,28 @@ class TurnPolicy:
         span = self.max_silence_s - self.first_check_s
         done = min(1.0, max(0.0, (silence_s - self.first_check_s) / span))
         return self.threshold_start + (self.threshold_end - self.threshold_start) * done
+
+    def decide(self, answers: Sequence[tuple[float, float]]) -> Decision:
+        """What the detector's answers since speech paused say, the latest last.
+
+        Args:
+            answers: `(silence_s, P(complete))` of every ask since speech paused, oldest first.
+
+        Returns:
+            "end" (the turn is over), "pause" (a candidate end: P reached `pause_threshold`)
+            or "wait". The cap (`max_silence_s`) is the caller's: it needs no answer.
+        """
+        if not answers:
+            return "wait"
+        evidence = [p for _, p in answers]
+        if self.steady:
+            evidence = list(itertools.accumulate(evidence, min))
+        recent = list(zip(answers, evidence, strict=True))[-self.confirm_asks :]
+        if len(recent) == self.confirm_asks and all(
+            p >= self.threshold(silence) - _EPS for (silence, _), p in recent
+        ):
+            return "end"
+        return "pause" if answers[-1][1] >= self.pause_threshold - _EPS else "wait"
 
 
 def _pipecat_model() -> Path | None:
