@@ -5,15 +5,16 @@
 Between the two it may return `VoicePause` (a candidate end: speech paused and the turn looks
 complete, so a reply may be prepared speculatively) and, when speech comes back before the end is
 decided, `VoiceResume`. All time comes from the frames' stream time (sample counts), so tests need
-no clock.
+no clock. The events are defined in `voxagent.audio.voice_events` (and importable from here).
 
 With a `TurnDetector` (`voxagent.audio.turn_detector`), silence alone no longer ends the turn: after
 `TurnPolicy.first_check_s` of silence the detector is asked for P(turn complete), and asked again
-every `recheck_s` as the silence grows; the turn ends when P reaches a threshold that relaxes with
-the silence, or at `max_silence_s` whatever it says (`end_silence_s` is not used then). A
-`VoicePause` (with the detector's P) is reported when P reaches `pause_threshold` before the
-decision. The detector is called synchronously from `feed()`; `wants_detector()` tells a caller
-in advance, so `segment()` runs those frames in a worker thread.
+every `recheck_s` as the silence grows; `TurnPolicy.decide()` judges the answers since the pause
+began (by default: the turn ends once every answer reached 0.5), and `max_silence_s` ends it
+whatever they say (`end_silence_s` is not used then). A `VoicePause` (with the detector's P) is
+reported when P reaches `pause_threshold` before the decision. The detector is called
+synchronously from `feed()`; `wants_detector()` tells a caller in advance, so `segment()` runs
+those frames in a worker thread.
 
 The pause contract (what speculation relies on): after a `VoicePause`, the next result about this
 utterance is either `VoiceResume` or a `VoiceEnd` whose utterance has the same `end` and the same
