@@ -12,7 +12,10 @@ frames, stream time only):
   same frames;
   its clock is stream time (the analyzer's `time.monotonic` is replaced by the frame clock);
 - voxagent's default with the `turn` extra (`segment(detector="auto")`: Smart Turn behind the
-  default turn VAD, `TurnPolicy()`), and variants.
+  default turn VAD, `TurnPolicy()`), and with `--variants` the previous default (latest P
+  against a threshold relaxing 0.5 -> 0.1, cap 1.2 s, the energy scorer without its
+  noise-flatness rule), each of those two changes alone, two asks in a row, other caps and
+  thresholds, and the other VADs under the model.
 
 Per config: turn ends decided, decision lag after the true end of speech (median, p90),
 labelled mid-sentence pauses cut, other splits inside a turn, false turns on noise, CPU per
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import importlib.util
 import json
 import statistics
@@ -47,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 from voxagent.audio import ArraySource, EndpointerSettings, segment  # noqa: E402
 from voxagent.audio.endpointing import Utterance, VoicePause, VoiceResume  # noqa: E402
 from voxagent.audio.turn_detector import SmartTurnDetector, TurnPolicy  # noqa: E402
-from voxagent.audio.vad import make_scorer  # noqa: E402
+from voxagent.audio.vad import EnergyScorer, make_scorer  # noqa: E402
 from voxagent.events import SpeechStarted  # noqa: E402
 
 
@@ -165,8 +169,14 @@ async def _voxagent(audio: np.ndarray, **options: Any) -> Decisions:
     return found
 
 
-def voxagent_config(**options: Any) -> Callable[[np.ndarray], Decisions]:
+def voxagent_config(
+    new_scorer: Callable[[], Any] | None = None, **options: Any
+) -> Callable[[np.ndarray], Decisions]:
+    """`segment(**options)` on one scene; `new_scorer` builds a fresh scorer per scene."""
+
     def run(audio: np.ndarray) -> Decisions:
+        if new_scorer is not None:
+            options["scorer"] = new_scorer()
         return anyio.run(lambda: _voxagent(audio, **options))
 
     return run
@@ -348,7 +358,10 @@ def vad_table(scenes: list[Any]) -> str:
 
 def default_configs(variants: bool) -> dict[str, Callable[[np.ndarray], Decisions]]:
     configs: dict[str, Callable[[np.ndarray], Decisions]] = {
-        "energy, 0.5 s (old default)": voxagent_config(scorer="energy", detector=None),
+        "energy, 0.5 s (old default)": voxagent_config(_plain_energy, detector=None),
+        "energy, 0.5 s (default without the turn extra)": voxagent_config(
+            scorer="energy", detector=None
+        ),
         "silero, 0.5 s": voxagent_config(scorer="silero", detector=None),
     }
     pipecat = pipecat_config()
@@ -356,20 +369,40 @@ def default_configs(variants: bool) -> dict[str, Callable[[np.ndarray], Decision
         configs["pipecat 1.14: silero 0.2 s + Smart Turn v3.2, 3 s fallback"] = pipecat
     detector = SmartTurnDetector()
     configs["voxagent default: Smart Turn + TurnPolicy()"] = voxagent_config(detector=detector)
-    if variants:
-        for scorer in ("energy", "silero", "webrtc"):
-            configs[f"Smart Turn + {scorer}"] = voxagent_config(detector=detector, scorer=scorer)
-        for cap in (0.8, 1.0, 1.5):
-            configs[f"Smart Turn, cap {cap} s"] = voxagent_config(
-                detector=detector, policy=TurnPolicy(max_silence_s=cap)
-            )
+    if not variants:
+        return configs
+    latest = TurnPolicy(steady=False, threshold_end=0.1, max_silence_s=1.2)
+    configs["previous default: latest P 0.5 -> 0.1, cap 1.2 s, energy without flatness"] = (
+        voxagent_config(_plain_energy, detector=detector, policy=latest)
+    )
+    configs["latest P 0.5 -> 0.1, cap 1.2 s"] = voxagent_config(detector=detector, policy=latest)
+    configs["latest P 0.5 -> 0.1 at 2 asks in a row, cap 1.2 s"] = voxagent_config(
+        detector=detector, policy=dataclasses.replace(latest, confirm_asks=2)
+    )
+    configs["default, energy without flatness"] = voxagent_config(_plain_energy, detector=detector)
+    for cap in (1.0, 1.2):
+        configs[f"default, cap {cap} s"] = voxagent_config(
+            detector=detector, policy=TurnPolicy(max_silence_s=cap)
+        )
+    configs["default, lowest P 0.7 -> 0.3"] = voxagent_config(
+        detector=detector, policy=TurnPolicy(threshold_start=0.7, threshold_end=0.3)
+    )
+    for scorer in ("silero", "webrtc"):
+        configs[f"default + {scorer}"] = voxagent_config(detector=detector, scorer=scorer)
     return configs
+
+
+def _plain_energy() -> EnergyScorer:
+    """The energy scorer before its noise-flatness rule (issue 13): the old default."""
+    return EnergyScorer(noise_flatness=2.0)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", type=Path, help="also write per-turn records here")
-    parser.add_argument("--variants", action="store_true", help="also scorers and caps")
+    parser.add_argument(
+        "--variants", action="store_true", help="also scorers, caps and stricter policies"
+    )
     parser.add_argument("--only", help="run only configs whose name contains this")
     args = parser.parse_args(argv)
     real_speech.build()

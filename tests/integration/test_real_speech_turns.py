@@ -66,7 +66,11 @@ async def turns(audio: Any, replies: int) -> tuple[list[Event], ScriptedServer]:
     return events, server
 
 
-@pytest.mark.parametrize("name", ["asterisk-en-youhave-pause", "librivox-0930-pause"])
+# librivox-0890-pause: Smart Turn's P climbs with the silence there (0.04 -> 0.92 in 0.4 s), which
+# the previous policy (latest answer, relaxing threshold) took for the end.
+@pytest.mark.parametrize(
+    "name", ["asterisk-en-youhave-pause", "librivox-0890-pause", "librivox-0930-pause"]
+)
 async def test_a_sentence_with_a_pause_inside_is_one_turn(
     corpus: dict[str, tuple[Any, Any]], name: str
 ) -> None:

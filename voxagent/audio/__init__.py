@@ -23,11 +23,11 @@ _EXPORTS: dict[str, str] = {
     "to_mono": "voxagent.audio.convert",
     "Endpointer": "voxagent.audio.endpointing",
     "EndpointerSettings": "voxagent.audio.endpointing",
-    "Utterance": "voxagent.audio.endpointing",
-    "VoiceEnd": "voxagent.audio.endpointing",
-    "VoicePause": "voxagent.audio.endpointing",
-    "VoiceResume": "voxagent.audio.endpointing",
-    "VoiceStart": "voxagent.audio.endpointing",
+    "Utterance": "voxagent.audio.voice_events",
+    "VoiceEnd": "voxagent.audio.voice_events",
+    "VoicePause": "voxagent.audio.voice_events",
+    "VoiceResume": "voxagent.audio.voice_events",
+    "VoiceStart": "voxagent.audio.voice_events",
     "AudioInput": "voxagent.audio.ingest",
     "check_clip": "voxagent.audio.ingest",
     "MAX_INPUT_BYTES": "voxagent.audio.ingest",
@@ -76,11 +76,6 @@ if TYPE_CHECKING:
     from voxagent.audio.endpointing import (
         Endpointer as Endpointer,
         EndpointerSettings as EndpointerSettings,
-        Utterance as Utterance,
-        VoiceEnd as VoiceEnd,
-        VoicePause as VoicePause,
-        VoiceResume as VoiceResume,
-        VoiceStart as VoiceStart,
     )
     from voxagent.audio.ingest import (
         MAX_INPUT_BYTES as MAX_INPUT_BYTES,
@@ -123,4 +118,11 @@ if TYPE_CHECKING:
         make_scorer as make_scorer,
         silero_scorer as silero_scorer,
         webrtc_scorer as webrtc_scorer,
+    )
+    from voxagent.audio.voice_events import (
+        Utterance as Utterance,
+        VoiceEnd as VoiceEnd,
+        VoicePause as VoicePause,
+        VoiceResume as VoiceResume,
+        VoiceStart as VoiceStart,
     )

@@ -5,15 +5,16 @@
 Between the two it may return `VoicePause` (a candidate end: speech paused and the turn looks
 complete, so a reply may be prepared speculatively) and, when speech comes back before the end is
 decided, `VoiceResume`. All time comes from the frames' stream time (sample counts), so tests need
-no clock.
+no clock. The events are defined in `voxagent.audio.voice_events` (and importable from here).
 
 With a `TurnDetector` (`voxagent.audio.turn_detector`), silence alone no longer ends the turn: after
 `TurnPolicy.first_check_s` of silence the detector is asked for P(turn complete), and asked again
-every `recheck_s` as the silence grows; the turn ends when P reaches a threshold that relaxes with
-the silence, or at `max_silence_s` whatever it says (`end_silence_s` is not used then). A
-`VoicePause` (with the detector's P) is reported when P reaches `pause_threshold` before the
-decision. The detector is called synchronously from `feed()`; `wants_detector()` tells a caller
-in advance, so `segment()` runs those frames in a worker thread.
+every `recheck_s` as the silence grows; `TurnPolicy.decide()` judges the answers since the pause
+began (by default: the turn ends once every answer reached 0.5), and `max_silence_s` ends it
+whatever they say (`end_silence_s` is not used then). A `VoicePause` (with the detector's P) is
+reported when P reaches `pause_threshold` before the decision. The detector is called
+synchronously from `feed()`; `wants_detector()` tells a caller in advance, so `segment()` runs
+those frames in a worker thread.
 
 The pause contract (what speculation relies on): after a `VoicePause`, the next result about this
 utterance is either `VoiceResume` or a `VoiceEnd` whose utterance has the same `end` and the same
@@ -29,12 +30,18 @@ from typing import Literal
 
 import numpy as np
 
-from voxagent.audio.clip import AudioClip
 from voxagent.audio.convert import SAMPLE_RATE, Float32Array
 from voxagent.audio.melspec import WINDOW_S
 from voxagent.audio.sources import Frame
 from voxagent.audio.turn_detector import TurnDetector, TurnPolicy
 from voxagent.audio.vad import Scorer, make_scorer
+from voxagent.audio.voice_events import (
+    Utterance,
+    VoiceEnd,
+    VoicePause,
+    VoiceResume,
+    VoiceStart,
+)
 from voxagent.errors import AudioError, ConfigurationError, VoxagentError
 
 __all__ = [
@@ -100,90 +107,6 @@ class EndpointerSettings:
             )
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Utterance:
-    """One finished stretch of speech, ready for the model.
-
-    Attributes:
-        samples: float32 mono samples (pre-roll and post-roll included).
-        sample_rate: Always 16000 from voxagent's own sources.
-        start: Stream time where speech was detected to start, in seconds.
-        end: Stream time where speech ended (the last speech frame, not the decision time).
-        audio_start: Stream time of `samples[0]` (before `start` by the pre-roll); `start`
-            when None.
-        detected_at: Stream time at which the end was decided (end + end silence); None when
-            unknown.
-    """
-
-    samples: Float32Array
-    sample_rate: int
-    start: float
-    end: float
-    audio_start: float | None = None
-    detected_at: float | None = None
-
-    @property
-    def duration(self) -> float:
-        """Length of `samples` in seconds (what is sent to the model)."""
-        return self.samples.size / self.sample_rate
-
-    def to_clip(self) -> AudioClip:
-        """Encode as a 16 kHz mono WAV `AudioClip`."""
-        from voxagent.audio.ingest import clip_from_samples
-
-        return clip_from_samples(self.samples, self.sample_rate)
-
-    def __repr__(self) -> str:
-        return (
-            f"Utterance(start={self.start:.3f}, end={self.end:.3f}, duration={self.duration:.2f})"
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class VoiceStart:
-    """Speech began at stream time `at` (reported `min_speech_s` later)."""
-
-    at: float
-
-
-@dataclass(frozen=True, slots=True)
-class VoicePause:
-    """Speech paused and the turn looks complete: a candidate end, not yet decided.
-
-    Attributes:
-        utterance: The audio so far: exactly what `VoiceEnd` carries if the user stays silent.
-        probability: A turn detector's P(turn complete); None when no detector was asked.
-    """
-
-    utterance: Utterance
-    probability: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class VoiceResume:
-    """Speech came back after a `VoicePause`, before the end was decided: the utterance goes on.
-
-    Attributes:
-        at: Stream time where speech resumed, in seconds.
-    """
-
-    at: float
-
-
-@dataclass(frozen=True, slots=True)
-class VoiceEnd:
-    """An utterance is complete.
-
-    Attributes:
-        utterance: The audio and its boundaries.
-        reason: "silence" (end silence heard), "max_length" (split; speech goes on and a new
-            utterance started at `utterance.end`), or "flush" (the source ended).
-    """
-
-    utterance: Utterance
-    reason: Literal["silence", "max_length", "flush"] = "silence"
-
-
 @dataclass
 class _Scored:
     frame: Frame
@@ -219,6 +142,7 @@ class Endpointer:
     _run_start: float | None = field(default=None, init=False)
     _paused: bool = field(default=False, init=False)
     _next_check: float = field(default=0.0, init=False)
+    _answers: list[tuple[float, float]] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.detector is not None and self.policy.first_check_s < self.settings.post_roll_s:
@@ -255,6 +179,7 @@ class Endpointer:
         if loud and score >= self.settings.end_threshold:
             self._last_voiced_end = frame.end
             self._next_check = self.policy.first_check_s
+            self._answers.clear()
             if self._paused:
                 self._paused = False
                 result = VoiceResume(frame.start)
@@ -289,9 +214,11 @@ class Endpointer:
         while self._next_check <= silence + _EPS:
             self._next_check += self.policy.recheck_s
         probability = self._probability()
-        if probability >= self.policy.threshold(silence) - _EPS:
+        self._answers.append((silence, probability))
+        decision = self.policy.decide(self._answers)
+        if decision == "end":
             return self._finish(now, "silence")
-        if not self._paused and probability >= self.policy.pause_threshold - _EPS:
+        if decision == "pause" and not self._paused:
             self._paused = True
             pause = self._pause(now)
             return VoicePause(pause.utterance, probability)
@@ -340,6 +267,7 @@ class Endpointer:
         self._run_start = None
         self._paused = False
         self._next_check = self.policy.first_check_s
+        self._answers.clear()
         self.last_probability = None
 
     def _pause_due(self, now: float) -> bool:
@@ -369,6 +297,7 @@ class Endpointer:
         self._speech_start = self._run_start
         self._last_voiced_end = frame.end
         self._next_check = self.policy.first_check_s
+        self._answers.clear()
         self.last_probability = None
         keep_from = self._speech_start - self.settings.pre_roll_s
         self._frames = [s for s in self._history if s.frame.end > keep_from + _EPS]

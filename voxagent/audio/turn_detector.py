@@ -2,8 +2,8 @@
 
 A VAD only hears silence; a turn detector hears whether what was said sounds finished ("I'd like
 to book a table for..." pauses, "...for two at eight." ends). The endpointer asks the detector
-when speech has paused and keeps re-asking as the silence grows, with a threshold that relaxes
-with the silence and a cap on the wait (`TurnPolicy`).
+when speech has paused and keeps re-asking as the silence grows; the turn ends once the model has
+said "finished" at every ask since the pause began, or at a cap on the wait (`TurnPolicy`).
 
 The Smart Turn model (BSD-2, an 8 MB Whisper-tiny classifier, 23 languages) is not shipped with
 voxagent: it is found, in order, at the path given, at `$VOXAGENT_TURN_MODEL`, inside an
@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import itertools
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -42,6 +44,9 @@ __all__ = [
 MODEL_FILE = "smart-turn-v3.2-cpu.onnx"
 MODEL_ENV = "VOXAGENT_TURN_MODEL"
 """Environment variable naming a Smart Turn ONNX file; `off` (or `none`) disables the detector."""
+
+Decision = Literal["end", "pause", "wait"]
+_EPS = 1e-9
 
 _PIPECAT_PATH = ("pipecat", "audio", "turn", "smart_turn", "data", MODEL_FILE)
 
@@ -66,29 +71,42 @@ class TurnPolicy:
     """When to ask the detector and what answer ends the turn.
 
     After `first_check_s` of silence the detector is asked, then again every `recheck_s` while
-    the silence grows. At silence `t` the turn ends when P(complete) reaches a threshold that
-    falls linearly from `threshold_start` (at `first_check_s`) to `threshold_end` (at
-    `max_silence_s`); at `max_silence_s` it ends whatever the model says (the cap). Below the
-    decision threshold but at or above `pause_threshold`, a `VoicePause` (candidate end) is
-    reported so a reply can be prepared speculatively.
+    the silence grows. The turn ends when P(complete) has reached the threshold at every ask
+    since the pause began (`steady`), or at `max_silence_s` whatever the model says (the cap).
+    The threshold may relax with the silence: it falls linearly from `threshold_start` (at
+    `first_check_s`) to `threshold_end` (at `max_silence_s`); by default both are 0.5. Below the
+    decision but with the latest P at or above `pause_threshold`, a `VoicePause` (candidate end)
+    is reported so a reply can be prepared speculatively: the request leaves at once, the
+    decision may wait.
+
+    Why the lowest P and not the latest: the model reads a growing silence as "finished". At a
+    mid-sentence pause of real speech its P climbs with the silence (0.04, 0.42, 0.80, 0.92 at
+    0.1-0.4 s), while at most true ends it is high from the first ask; a P that was low at the
+    start of the pause is the silence talking, not the words, so it waits for the cap.
+    `steady=False` judges the latest answer alone; `confirm_asks` > 1 needs that many asks in a
+    row at or above the threshold (both measured in docs/benchmarks.md).
 
     Attributes:
         first_check_s: Silence before the first question (Pipecat: 0.2 s).
         recheck_s: Silence between further questions.
         threshold_start: P needed to end the turn at the first check.
         threshold_end: P needed just before the cap.
-        max_silence_s: Silence that ends the turn whatever the model says. 1.2 s holds the
-            0.5-1.15 s pauses people make inside a sentence while the model says "incomplete",
-            and bounds the wait when the model is wrong at a true end (Pipecat waits 3 s).
+        max_silence_s: Silence that ends the turn whatever the model says. 1.1 s holds the
+            0.5-1.05 s pauses people make inside a sentence while the model is unsure, and
+            bounds the wait when the model is wrong at a true end (Pipecat waits 3 s).
         pause_threshold: P at which a candidate end is reported before the decision.
+        confirm_asks: Asks in a row whose P must reach their threshold to end the turn.
+        steady: Judge the lowest P since the pause began, not the latest.
     """
 
     first_check_s: float = 0.2
     recheck_s: float = 0.1
     threshold_start: float = 0.5
-    threshold_end: float = 0.1
-    max_silence_s: float = 1.2
+    threshold_end: float = 0.5
+    max_silence_s: float = 1.1
     pause_threshold: float = 0.3
+    confirm_asks: int = 1
+    steady: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 < self.first_check_s < self.max_silence_s or self.recheck_s <= 0.0:
@@ -96,6 +114,10 @@ class TurnPolicy:
                 "TurnPolicy needs 0 < first_check_s < max_silence_s and recheck_s > 0",
                 hint=f"got first_check_s={self.first_check_s}, "
                 f"max_silence_s={self.max_silence_s}, recheck_s={self.recheck_s}",
+            )
+        if self.confirm_asks < 1:
+            raise ConfigurationError(
+                "TurnPolicy.confirm_asks must be at least 1", hint=f"got {self.confirm_asks!r}"
             )
         for name in ("threshold_start", "threshold_end", "pause_threshold"):
             value = getattr(self, name)
@@ -109,6 +131,28 @@ class TurnPolicy:
         span = self.max_silence_s - self.first_check_s
         done = min(1.0, max(0.0, (silence_s - self.first_check_s) / span))
         return self.threshold_start + (self.threshold_end - self.threshold_start) * done
+
+    def decide(self, answers: Sequence[tuple[float, float]]) -> Decision:
+        """What the detector's answers since speech paused say, the latest last.
+
+        Args:
+            answers: `(silence_s, P(complete))` of every ask since speech paused, oldest first.
+
+        Returns:
+            "end" (the turn is over), "pause" (a candidate end: P reached `pause_threshold`)
+            or "wait". The cap (`max_silence_s`) is the caller's: it needs no answer.
+        """
+        if not answers:
+            return "wait"
+        evidence = [p for _, p in answers]
+        if self.steady:
+            evidence = list(itertools.accumulate(evidence, min))
+        recent = list(zip(answers, evidence, strict=True))[-self.confirm_asks :]
+        if len(recent) == self.confirm_asks and all(
+            p >= self.threshold(silence) - _EPS for (silence, _), p in recent
+        ):
+            return "end"
+        return "pause" if answers[-1][1] >= self.pause_threshold - _EPS else "wait"
 
 
 def _pipecat_model() -> Path | None:

@@ -42,12 +42,21 @@ class EnergyScorer:
     the background between words while speech stays above it. The score is a logistic curve of
     the level's height above the floor: 0.5 at `margin_db`.
 
+    A frame whose band spectrum is flat like noise (spectral flatness, the geometric over the
+    arithmetic mean of its power spectrum, at or above `noise_flatness`: breath, hiss, a mouth
+    click's tail) needs `noise_margin_db` more height: voiced speech has formants and harmonics
+    (flatness 0.01-0.2), so it keeps its score, while breathing after the last word, which the
+    margin alone hears as speech, no longer holds the turn open.
+
     Args:
         margin_db: Height above the noise floor that scores 0.5.
         slope_db: Width of the logistic curve; smaller is a harder decision.
         rise_db_per_s: How fast the floor may climb (adapts to louder backgrounds).
         silence_dbfs: Frames quieter than this score 0 whatever the floor (digital silence).
         band: Frequency band in Hz whose energy counts.
+        noise_flatness: Spectral flatness (0 = one tone, 1 = white noise) from which a frame
+            counts as noise-like; above 1 turns the rule off.
+        noise_margin_db: Extra height a noise-like frame needs.
     """
 
     def __init__(
@@ -58,17 +67,21 @@ class EnergyScorer:
         rise_db_per_s: float = 2.0,
         silence_dbfs: float = -60.0,
         band: tuple[float, float] = (250.0, 4000.0),
+        noise_flatness: float = 0.4,
+        noise_margin_db: float = 4.0,
     ) -> None:
         self.margin_db = margin_db
         self.slope_db = slope_db
         self.rise_db_per_s = rise_db_per_s
         self.silence_dbfs = silence_dbfs
         self.band = band
+        self.noise_flatness = noise_flatness
+        self.noise_margin_db = noise_margin_db
         self.floor_db: float | None = None
         self._masks: dict[int, Any] = {}
 
-    def level_db(self, samples: Float32Array) -> float:
-        """Speech-band power of a frame in dB relative to full scale."""
+    def _band_power(self, samples: Float32Array) -> tuple[Any, float]:
+        """The band's power spectrum and the normalisation that makes its sum a mean square."""
         n = samples.size
         cached = self._masks.get(n)
         if cached is None:
@@ -81,13 +94,18 @@ class EnergyScorer:
         spectrum = np.fft.rfft(samples * window)
         # Parseval: the band's share of the (windowed) mean square, so a full-band signal's level
         # matches its RMS in dBFS.
-        power = 2.0 * float(np.sum(np.abs(spectrum[mask]) ** 2)) / (n * energy)
-        return 10.0 * math.log10(power + 1e-12)
+        return np.abs(spectrum[mask]) ** 2, 2.0 / (n * float(energy))
+
+    def level_db(self, samples: Float32Array) -> float:
+        """Speech-band power of a frame in dB relative to full scale."""
+        power, scale = self._band_power(samples)
+        return 10.0 * math.log10(scale * float(np.sum(power)) + 1e-12)
 
     def __call__(self, samples: Float32Array) -> float:
         if samples.size == 0:
             return 0.0
-        level = self.level_db(samples)
+        power, scale = self._band_power(samples)
+        level = 10.0 * math.log10(scale * float(np.sum(power)) + 1e-12)
         if self.floor_db is None or level < self.floor_db:
             self.floor_db = level
         else:
@@ -95,8 +113,17 @@ class EnergyScorer:
             self.floor_db = min(level, self.floor_db + step)
         if level < self.silence_dbfs:
             return 0.0
+        margin = self.margin_db
+        if power.size and _flatness(power) >= self.noise_flatness:
+            margin += self.noise_margin_db
         height = level - max(self.floor_db, self.silence_dbfs - self.margin_db)
-        return 1.0 / (1.0 + math.exp(-(height - self.margin_db) / self.slope_db))
+        return 1.0 / (1.0 + math.exp(-(height - margin) / self.slope_db))
+
+
+def _flatness(power: Any) -> float:
+    """Spectral flatness: geometric over arithmetic mean of a power spectrum, in [0, 1]."""
+    floor = 1e-20  # keeps log() finite on empty bins
+    return float(np.exp(np.mean(np.log(power + floor))) / (np.mean(power) + floor))
 
 
 class WebRTCScorer:

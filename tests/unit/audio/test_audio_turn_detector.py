@@ -200,6 +200,7 @@ def test_a_bad_model_file_is_one_typed_error(tmp_path: Path) -> None:
         {"recheck_s": 0.0},
         {"threshold_start": 1.5},
         {"pause_threshold": -0.1},
+        {"confirm_asks": 0},
     ],
 )
 def test_policy_validation(options: dict[str, float]) -> None:
@@ -214,3 +215,76 @@ def test_first_check_must_cover_the_post_roll() -> None:
             detector=Fake(lambda i, s: 1.0),
             policy=TurnPolicy(first_check_s=0.1),
         )
+
+
+# The decision rule alone: answers are (silence_s, P) since speech paused, oldest first.
+# A mid-sentence pause that the model reads as an end as the silence grows.
+CLIMBING = [(0.2, 0.04), (0.3, 0.42), (0.4, 0.8), (0.5, 0.92)]
+
+
+def test_the_default_judges_the_lowest_answer_since_the_pause() -> None:
+    policy = TurnPolicy()
+    assert policy.steady and policy.threshold(0.2) == policy.threshold(1.0) == 0.5
+    assert policy.decide([]) == "wait"
+    assert policy.decide([(0.2, 0.9)]) == "end"
+    assert policy.decide([(0.2, 0.9), (0.3, 0.6)]) == "end"  # never below 0.5
+    # P climbs with the silence: a candidate end, but the low first answer holds the turn.
+    assert [policy.decide(CLIMBING[: i + 1]) for i in range(4)] == [
+        "wait",
+        "pause",
+        "pause",
+        "pause",
+    ]
+    assert policy.decide([(0.2, 0.9), (0.3, 0.2)]) == "wait"  # a drop is remembered
+
+
+def test_the_latest_answer_alone_ends_a_climbing_turn() -> None:
+    policy = TurnPolicy(steady=False)
+    assert policy.decide(CLIMBING[:2]) == "pause"
+    assert policy.decide(CLIMBING[:3]) == "end"
+
+
+def test_confirm_asks_needs_that_many_answers_in_a_row() -> None:
+    policy = TurnPolicy(steady=False, confirm_asks=2)
+    assert policy.decide([(0.2, 0.9)]) == "pause"  # one high answer is not two
+    assert policy.decide([(0.2, 0.9), (0.3, 0.95)]) == "end"
+    assert policy.decide([(0.2, 0.9), (0.3, 0.4), (0.4, 0.9)]) == "pause"
+    # Each answer is judged against the threshold of its own silence.
+    relaxing = TurnPolicy(steady=False, confirm_asks=2, threshold_end=0.1, max_silence_s=1.0)
+    assert relaxing.decide([(0.2, 0.45), (0.9, 0.45)]) == "pause"  # 0.45 < 0.5 at 0.2 s
+    assert relaxing.decide([(0.8, 0.45), (0.9, 0.45)]) == "end"
+
+
+def test_a_climbing_detector_waits_for_the_cap() -> None:
+    # Answers 0.04, 0.42, 0.8, 0.92, 0.97...: what Smart Turn says at a real mid-sentence pause.
+    answers = [0.04, 0.42, 0.8, 0.92] + [0.97] * 20
+    fake = Fake(lambda i, s: answers[i])
+    events = feed_all(Endpointer(detector=fake), bursts([(0.5, 1.5)], 4.0))
+    (end,) = ends(events)
+    assert end.utterance.detected_at is not None
+    cap = TurnPolicy().max_silence_s
+    assert end.utterance.detected_at - end.utterance.end == pytest.approx(cap, abs=1e-6)
+    kinds = [type(e).__name__ for _, e in events]
+    assert kinds == ["VoiceStart", "VoicePause", "VoiceEnd"]  # the candidate at 0.42
+    assert len(fake.calls) == 9  # 0.2 .. 1.0 s every 0.1 s; the cap needs no question
+    # The same answers judged one by one end the turn at the third question (0.4 s).
+    fake = Fake(lambda i, s: answers[i])
+    latest = TurnPolicy(steady=False)
+    (end,) = ends(feed_all(Endpointer(detector=fake, policy=latest), bursts([(0.5, 1.5)], 4.0)))
+    assert end.utterance.detected_at is not None
+    assert end.utterance.detected_at - end.utterance.end == pytest.approx(0.4, abs=1e-6)
+
+
+def test_speech_that_resumes_starts_the_answers_afresh() -> None:
+    # A low answer in the first gap must not hold the second: after speech resumes, the next
+    # pause is judged on its own answers (0.9 at its first question ends the turn there).
+    def answer(i: int, s: np.ndarray) -> float:
+        return 0.1 if s.size < 2.0 * RATE else 0.9
+
+    fake = Fake(answer)
+    audio = bursts([(0.5, 1.5), (1.9, 2.8)], 5.0)
+    events = feed_all(Endpointer(detector=fake), audio)
+    (end,) = ends(events)
+    assert end.utterance.start == pytest.approx(0.5, abs=0.03)
+    assert end.utterance.detected_at is not None
+    assert end.utterance.detected_at - end.utterance.end == pytest.approx(0.2, abs=1e-6)
