@@ -93,12 +93,18 @@ def _child(turns: int, rounds: int) -> dict[str, Any]:
 
 def _run_child(tree: Path, turns: int, rounds: int) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
+    # -P: the working directory must not shadow the tree under test; this module comes last.
     code = (
-        f"import json, sys; sys.path.insert(0, {str(ROOT / 'tools' / 'bench')!r}); "
+        f"import json, sys; sys.path.append({str(ROOT / 'tools' / 'bench')!r}); "
+        "import voxagent; assert voxagent.__file__.startswith(sys.argv[1]), voxagent.__file__; "
         f"import render; print(json.dumps(render._child({turns}, {rounds})))"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-P", "-c", code, str(tree)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
@@ -113,7 +119,7 @@ def main() -> None:
     args = parser.parse_args()
     trees = {"before": args.base.resolve(), "after": ROOT}
     print(f"before: {trees['before']}\nafter:  {trees['after']}\n")
-    print("| spoken turns in history | render before | render after | per turn before | per turn after |")
+    print("| spoken turns | render before | render after | per turn before | per turn after |")
     print("|---|---|---|---|---|")
     for turns in args.turns:
         samples: dict[str, dict[str, list[float]]] = {
