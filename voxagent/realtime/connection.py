@@ -18,12 +18,12 @@ from websockets.exceptions import WebSocketException
 
 from voxagent.errors import ProtocolError
 from voxagent.jsonsafe import loads_bounded
-from voxagent.realtime.audio import Utterance, to_pcm16
+from voxagent.realtime.audio import RealtimeUtterance, to_pcm16
 from voxagent.realtime.protocol import (
     RealtimeProtocol,
     ServerDelta,
     ServerDone,
-    ServerError,
+    ServerErrorEvent,
     ServerOther,
     ServerSessionUpdated,
     ServerTurn,
@@ -79,7 +79,7 @@ class FinalSent:
 Item = (
     ServerDelta
     | ServerDone
-    | ServerError
+    | ServerErrorEvent
     | ServerSessionUpdated
     | ServerTurn
     | Dropped
@@ -107,7 +107,7 @@ async def send_json(ws: WebSocketLike, messages: list[dict[str, Any]]) -> None:
 async def pump(
     source: AsyncIterable[Any],
     queue: MemoryObjectSendStream[bytes],
-    utt: Utterance,
+    utt: RealtimeUtterance,
     scope: anyio.CancelScope,
 ) -> None:
     """Pull audio from `source` into the bounded `queue`; a full queue pauses the pulling."""
@@ -127,7 +127,7 @@ async def send_audio(
     conn: Connection,
     protocol: RealtimeProtocol,
     queue: MemoryObjectReceiveStream[bytes],
-    utt: Utterance,
+    utt: RealtimeUtterance,
     clock: Callable[[], float],
     scope: anyio.CancelScope,
 ) -> None:

@@ -41,7 +41,7 @@ from websockets.exceptions import WebSocketException
 from voxagent.client.errors import REDACTED, Redactor, public_url
 from voxagent.errors import ConfigurationError, ServerUnavailableError, VoxagentError
 from voxagent.events import TranscriptDelta, TranscriptFinal
-from voxagent.realtime.audio import RealtimeTimings, Utterance
+from voxagent.realtime.audio import RealtimeTimings, RealtimeUtterance
 from voxagent.realtime.connection import (
     Connection,
     Dropped,
@@ -62,7 +62,7 @@ from voxagent.realtime.protocol import (
     RealtimeProtocol,
     ServerDelta,
     ServerDone,
-    ServerError,
+    ServerErrorEvent,
     ServerSessionUpdated,
     ServerTurn,
     realtime_error,
@@ -255,7 +255,7 @@ class RealtimeTranscriber:
             )
         self._busy = True
         self.last_turns = []
-        utt = Utterance(self._replay_bytes)
+        utt = RealtimeUtterance(self._replay_bytes)
         queue_in, queue_out = anyio.create_memory_object_stream[bytes](self._queue_frames)
         pump_scope = anyio.CancelScope()
         self._tg.start_soon(pump, source, queue_in, utt, pump_scope)
@@ -314,7 +314,7 @@ class RealtimeTranscriber:
         return text
 
     async def _events(
-        self, conn: Connection, utt: Utterance
+        self, conn: Connection, utt: RealtimeUtterance
     ) -> AsyncGenerator[RealtimeEvent, None]:
         deadline = float("inf")
         while True:
@@ -338,7 +338,7 @@ class RealtimeTranscriber:
                 case ServerDone(text=text):
                     yield TranscriptFinal(text)
                     return
-                case ServerError(code=code, message=message):
+                case ServerErrorEvent(code=code, message=message):
                     raise realtime_error(code, message)
                 case ServerTurn():
                     self.last_turns.append(item)
@@ -419,7 +419,7 @@ async def _session_confirmed(conn: Connection) -> None:
         match item:
             case ServerSessionUpdated():
                 return
-            case ServerError(code=code, message=message):
+            case ServerErrorEvent(code=code, message=message):
                 raise realtime_error(code, message)
             case Dropped(reason=reason):
                 raise WebSocketException(reason)  # retried like a failed open
