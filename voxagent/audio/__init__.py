@@ -46,7 +46,7 @@ _EXPORTS: dict[str, str] = {
     "ArraySource": "voxagent.audio.sources",
     "AudioFile": "voxagent.audio.sources",
     "AudioSource": "voxagent.audio.sources",
-    "Clock": "voxagent.audio.sources",
+    "Clock": "voxagent.clock",
     "Frame": "voxagent.audio.sources",
     "PCMSource": "voxagent.audio.sources",
     "SmartTurnDetector": "voxagent.audio.turn_detector",
@@ -107,7 +107,6 @@ if TYPE_CHECKING:
         ArraySource as ArraySource,
         AudioFile as AudioFile,
         AudioSource as AudioSource,
-        Clock as Clock,
         Frame as Frame,
         PCMSource as PCMSource,
     )
@@ -124,3 +123,4 @@ if TYPE_CHECKING:
         silero_scorer as silero_scorer,
         webrtc_scorer as webrtc_scorer,
     )
+    from voxagent.clock import Clock as Clock

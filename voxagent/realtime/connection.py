@@ -8,7 +8,7 @@ transcriber decides (reconnect, or raise in the caller's task).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -16,6 +16,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from websockets.exceptions import WebSocketException
 
+from voxagent.clock import Clock
 from voxagent.errors import ProtocolError
 from voxagent.jsonsafe import loads_bounded
 from voxagent.realtime.audio import RealtimeUtterance, to_pcm16
@@ -128,7 +129,7 @@ async def send_audio(
     protocol: RealtimeProtocol,
     queue: MemoryObjectReceiveStream[bytes],
     utt: RealtimeUtterance,
-    clock: Callable[[], float],
+    clock: Clock,
     scope: anyio.CancelScope,
 ) -> None:
     """Open the utterance on `conn`, replay earlier audio, stream the queue, then end it."""

@@ -39,6 +39,7 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import WebSocketException
 
 from voxagent.client.errors import REDACTED, Redactor, public_url
+from voxagent.clock import Clock
 from voxagent.errors import ConfigurationError, ServerUnavailableError, VoxagentError
 from voxagent.events import TranscriptDelta, TranscriptFinal
 from voxagent.realtime.audio import RealtimeTimings, RealtimeUtterance
@@ -146,7 +147,7 @@ class RealtimeTranscriber:
         replay_seconds: float = 120.0,
         open_timeout: float = 10.0,
         done_timeout: float = 30.0,
-        clock: Callable[[], float] = anyio.current_time,
+        clock: Clock = anyio.current_time,
     ) -> None:
         self._connect_url = protocol.url(base_url, model)
         self.url = public_url(self._connect_url)
