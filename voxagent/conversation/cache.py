@@ -83,7 +83,7 @@ class TurnCache:
 
     def count_with(self, counter: TokenCounter) -> None:
         """Count tokens with `counter` from now on (a different one drops every entry)."""
-        if counter is not self._counter:
+        if counter != self._counter:  # equal, not identical: a bound method is made per access
             self._counter = counter
             self._users.clear()
             self._assistants.clear()

@@ -1,4 +1,9 @@
-"""`Conversation`: the history of one dialogue with Voxtral, and the requests it renders."""
+"""`Conversation`: the history of one dialogue with Voxtral, and the requests it renders.
+
+The conversation records turns and keeps their rules (tool-call ids: `calls`; the session key:
+`session`). Its requests are planned and written by `requests` (with `render`, `blocks`, `cache`
+and `messages`); it is saved as a `snapshot` by `storage`, which never imports this module.
+"""
 
 from __future__ import annotations
 
