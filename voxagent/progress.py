@@ -8,12 +8,13 @@ results and `--events jsonl`.
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TextIO
 
 import anyio
 
+from voxagent.clock import Clock, Sleep
 from voxagent.text import printable
 
 __all__ = ["progress"]
@@ -25,8 +26,8 @@ async def progress(
     *,
     stream: TextIO | None = None,
     force: bool = False,
-    clock: Callable[[], float] = anyio.current_time,
-    sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    clock: Clock = anyio.current_time,
+    sleep: Sleep = anyio.sleep,
 ) -> AsyncIterator[None]:
     """Show how long the block has been running, while it runs.
 

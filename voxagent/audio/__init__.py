@@ -46,7 +46,7 @@ _EXPORTS: dict[str, str] = {
     "ArraySource": "voxagent.audio.sources",
     "AudioFile": "voxagent.audio.sources",
     "AudioSource": "voxagent.audio.sources",
-    "Clock": "voxagent.audio.sources",
+    "Clock": "voxagent.clock",
     "Frame": "voxagent.audio.sources",
     "PCMSource": "voxagent.audio.sources",
     "SmartTurnDetector": "voxagent.audio.turn_detector",
@@ -102,7 +102,6 @@ if TYPE_CHECKING:
         ArraySource as ArraySource,
         AudioFile as AudioFile,
         AudioSource as AudioSource,
-        Clock as Clock,
         Frame as Frame,
         PCMSource as PCMSource,
     )
@@ -126,3 +125,4 @@ if TYPE_CHECKING:
         VoiceResume as VoiceResume,
         VoiceStart as VoiceStart,
     )
+    from voxagent.clock import Clock as Clock

@@ -92,8 +92,16 @@ def check_finite(samples: npt.NDArray[Any]) -> None:
 
 
 def to_int16(samples: npt.ArrayLike) -> npt.NDArray[np.int16]:
-    """Return float samples as int16 PCM, clipping to [-1, 1] and rounding to nearest."""
+    """Return float samples as int16 PCM, clipping to [-1, 1] and rounding to nearest.
+
+    The one float -> PCM16 scaling in voxagent (WAV encoding, raw PCM, the realtime protocols).
+    """
     floats = to_float32(samples)
+    # x 32768, the inverse of the / 32768 decoding of to_float32 (soundfile reads PCM16 alike):
+    # int16 -> float -> int16 is then exact for every sample. x 32767 would shrink each sample
+    # by 1/32768 on the way back (one LSB off for |x| > 16384 after rounding), so a clip would
+    # change every time it is decoded and encoded again. The price is that +1.0 itself, which
+    # int16 cannot hold, clips to 32767 (one LSB, -90 dB) while -1.0 maps to -32768 exactly.
     scaled = np.clip(floats.astype(np.float64) * 32768.0, -32768.0, 32767.0)
     return np.round(scaled).astype(np.int16)
 

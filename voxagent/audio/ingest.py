@@ -56,7 +56,11 @@ _READ_BLOCK = 1024 * 1024
 _POLL_S = 0.05
 
 AudioInput = str | Path | bytes | bytearray | memoryview | npt.NDArray[np.generic]
-"""What `to_clip` accepts: a path, an encoded file's bytes, or a sample array (with its rate)."""
+"""What `to_clip` accepts: a path, an encoded file's bytes, or a sample array (with its rate).
+
+The one name for audio not yet encoded; what `Agent.ask(audio=...)` takes is an `AudioInput` or
+an `AudioClip` already encoded.
+"""
 
 # Formats a chat server accepts, as AudioClip.format names them (libsndfile's names, lower case).
 _SERVER_FORMATS = ("flac", "mp3", "ogg", "wav")

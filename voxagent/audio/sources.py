@@ -1,11 +1,13 @@
 """Audio sources: one interface (an async iterable of `Frame`) for files, arrays and raw PCM.
 
 Every source converts to float32 mono 16 kHz and cuts the stream into fixed frames (20 ms by
-default). Stream time comes from sample counts, never from the wall clock.
+default). Stream time comes from sample counts, never from the wall clock; a source paced in real
+time waits with the `clock` and `sleep` pair of `voxagent.clock`, the one time seam.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,7 @@ from voxagent.audio.convert import (
     to_frames_channels,
     to_mono,
 )
+from voxagent.clock import Clock, Sleep, sleep_until
 from voxagent.errors import AudioError
 
 __all__ = [
@@ -35,7 +38,6 @@ __all__ = [
     "ArraySource",
     "AudioFile",
     "AudioSource",
-    "Clock",
     "Frame",
     "PCMSource",
 ]
@@ -79,20 +81,12 @@ class AudioSource(Protocol):
         ...
 
 
-class Clock(Protocol):
-    """Time for real-time pacing, injectable so tests never sleep."""
-
-    def now(self) -> float:
-        """Current time in seconds (monotonic)."""
-        ...
-
-    async def sleep_until(self, deadline: float) -> None:
-        """Sleep until `now() >= deadline`."""
-        ...
-
-
 class AnyioClock:
-    """The event loop's monotonic clock (`anyio.current_time`)."""
+    """Deprecated: the event loop's clock as an object; sources take `voxagent.clock` functions.
+
+    Passing one as a source's `clock` still works (with a `DeprecationWarning`) for one release;
+    pass nothing (the default is the event loop's clock), or `clock=` and `sleep=` functions.
+    """
 
     def now(self) -> float:
         """Return the event loop's time."""
@@ -103,14 +97,36 @@ class AnyioClock:
         await anyio.sleep_until(deadline)
 
 
+def _pacing(clock: Clock | Any | None, sleep: Sleep | None) -> tuple[Clock, Sleep]:
+    """The `(clock, sleep)` pair a source paces with, from what it was given."""
+    if clock is not None and hasattr(clock, "now") and hasattr(clock, "sleep_until"):
+        # The object clocks of voxagent 0.1 (`now()` and `sleep_until()`).
+        warnings.warn(
+            "passing an object with now()/sleep_until() as clock= is deprecated: pass "
+            "clock=<function returning seconds> and sleep=<async function> (voxagent.clock)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        legacy = clock
+
+        async def legacy_sleep(seconds: float) -> None:
+            await legacy.sleep_until(legacy.now() + seconds)
+
+        return legacy.now, legacy_sleep
+    return clock or anyio.current_time, sleep or anyio.sleep
+
+
 async def _frames(
-    chunks: AsyncIterator[Float32Array], block_ms: int, realtime: bool, clock: Clock | None
+    chunks: AsyncIterator[Float32Array],
+    block_ms: int,
+    realtime: bool,
+    pacing: tuple[Clock, Sleep],
 ) -> AsyncIterator[Frame]:
     """Cut 16 kHz mono chunks into frames of `block_ms`, optionally paced in real time."""
     block = _block_samples(block_ms)
     pending = np.zeros(0, dtype=np.float32)
     emitted = 0
-    pace = clock or AnyioClock()
+    clock, sleep = pacing
     origin: float | None = None
 
     async def emit(samples: Float32Array) -> Frame:
@@ -119,8 +135,8 @@ async def _frames(
         emitted += samples.size
         if realtime:
             # A real device hands a frame over once its last sample was captured.
-            origin = pace.now() if origin is None else origin
-            await pace.sleep_until(origin + frame.end)
+            origin = clock() if origin is None else origin
+            await sleep_until(origin + frame.end, clock, sleep)
         return frame
 
     async for chunk in chunks:
@@ -154,7 +170,8 @@ class AudioFile:
         path: The file.
         realtime: Pace frames at the audio's own speed (simulations, demos).
         block_ms: Frame length in milliseconds.
-        clock: Time source for `realtime` pacing; the event loop's clock by default.
+        clock: Time for `realtime` pacing (`voxagent.clock.Clock`); the event loop's by default.
+        sleep: Waits for `realtime` pacing, with `clock` (`voxagent.clock.Sleep`).
 
     Raises:
         AudioError: Missing file, directory, pipe or device (stream those with `to_clip` or
@@ -168,11 +185,12 @@ class AudioFile:
         realtime: bool = False,
         block_ms: int = 20,
         clock: Clock | None = None,
+        sleep: Sleep | None = None,
     ) -> None:
         self.path = Path(path)
         self.realtime = realtime
         self.block_ms = block_ms
-        self._clock = clock
+        self._pacing = _pacing(clock, sleep)
         _block_samples(block_ms)
         info = _file_info(self.path)
         self.sample_rate: int = int(info.samplerate)
@@ -183,7 +201,7 @@ class AudioFile:
         return f"AudioFile({str(self.path)!r}, duration={self.duration:.2f}s)"
 
     def __aiter__(self) -> AsyncIterator[Frame]:
-        return _frames(self._chunks(), self.block_ms, self.realtime, self._clock)
+        return _frames(self._chunks(), self.block_ms, self.realtime, self._pacing)
 
     async def _chunks(self) -> AsyncIterator[Float32Array]:
         handle = await anyio.to_thread.run_sync(_open, self.path)
@@ -254,7 +272,8 @@ class ArraySource:
         sample_rate: The samples' rate in Hz, a whole number.
         realtime: Pace frames at the audio's speed.
         block_ms: Frame length in milliseconds.
-        clock: Time source for pacing.
+        clock: Time for pacing (`voxagent.clock.Clock`); the event loop's by default.
+        sleep: Waits for pacing, with `clock`.
 
     Raises:
         AudioError: Empty array, NaN/inf samples, unusable dtype, shape or sample rate.
@@ -268,6 +287,7 @@ class ArraySource:
         realtime: bool = False,
         block_ms: int = 20,
         clock: Clock | None = None,
+        sleep: Sleep | None = None,
     ) -> None:
         mono = to_mono(to_float32(to_frames_channels(samples)))
         if mono.size == 0:
@@ -276,7 +296,7 @@ class ArraySource:
         self.samples: Float32Array = resample(mono, sample_rate, SAMPLE_RATE)
         self.realtime = realtime
         self.block_ms = block_ms
-        self._clock = clock
+        self._pacing = _pacing(clock, sleep)
 
     @property
     def duration(self) -> float:
@@ -284,7 +304,7 @@ class ArraySource:
         return self.samples.size / SAMPLE_RATE
 
     def __aiter__(self) -> AsyncIterator[Frame]:
-        return _frames(_one(self.samples), self.block_ms, self.realtime, self._clock)
+        return _frames(_one(self.samples), self.block_ms, self.realtime, self._pacing)
 
 
 class PCMSource(ArraySource):
@@ -296,7 +316,8 @@ class PCMSource(ArraySource):
         channels: Interleaved channel count; down-mixed to mono.
         realtime: Pace frames at the audio's speed.
         block_ms: Frame length in milliseconds.
-        clock: Time source for pacing.
+        clock: Time for pacing (`voxagent.clock.Clock`); the event loop's by default.
+        sleep: Waits for pacing, with `clock`.
     """
 
     def __init__(
@@ -308,6 +329,7 @@ class PCMSource(ArraySource):
         realtime: bool = False,
         block_ms: int = 20,
         clock: Clock | None = None,
+        sleep: Sleep | None = None,
     ) -> None:
         super().__init__(
             pcm16_to_float(data, channels),
@@ -315,4 +337,5 @@ class PCMSource(ArraySource):
             realtime=realtime,
             block_ms=block_ms,
             clock=clock,
+            sleep=sleep,
         )

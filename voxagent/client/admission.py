@@ -18,12 +18,13 @@ until it ends or is closed). The wait is reported: `ChatResponse.admission_s`, a
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
 import anyio.lowlevel
 
+from voxagent.clock import Clock
 from voxagent.errors import ConfigurationError
 
 __all__ = ["Admission"]
@@ -43,9 +44,7 @@ class Admission:
         ConfigurationError: `max_in_flight` is below 1.
     """
 
-    def __init__(
-        self, max_in_flight: int = 64, *, clock: Callable[[], float] = anyio.current_time
-    ) -> None:
+    def __init__(self, max_in_flight: int = 64, *, clock: Clock = anyio.current_time) -> None:
         if type(max_in_flight) is not int or max_in_flight < 1:
             raise ConfigurationError(
                 f"max_in_flight must be an integer of at least 1, not {max_in_flight!r}",

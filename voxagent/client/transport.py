@@ -11,7 +11,6 @@ import logging
 import math
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
-from typing import Any
 
 import anyio
 import httpx
@@ -23,6 +22,7 @@ from voxagent.client.errors import (
     unreachable_error,
 )
 from voxagent.client.retry import RetryPolicy, parse_retry_after
+from voxagent.clock import Clock, Sleep
 from voxagent.errors import ConfigurationError, ModelError, ProtocolError
 
 __all__ = ["Transport"]
@@ -52,8 +52,8 @@ class Transport:
         http: httpx.AsyncClient,
         *,
         retry: RetryPolicy,
-        sleep: Callable[[float], Awaitable[Any]],
-        clock: Callable[[], float],
+        sleep: Sleep,
+        clock: Clock,
         max_response_bytes: int,
         redact: Redactor | None = None,
         base_url: str | None = None,

@@ -13,12 +13,13 @@ from voxagent.conversation.budget import (
     tekken_counter,
 )
 from voxagent.conversation.history import Conversation
-from voxagent.conversation.render import (
+from voxagent.conversation.messages import (
     EMPTY_RESULT_TEXT,
     MISSING_RESULT_TEXT,
     UNTRANSCRIBED_TEXT,
     VOICE_PREFIX,
 )
+from voxagent.conversation.snapshot import ConversationSnapshot
 from voxagent.conversation.turns import (
     AssistantTurn,
     ToolResultTurn,
@@ -35,6 +36,7 @@ __all__ = [
     "AssistantTurn",
     "Budget",
     "Conversation",
+    "ConversationSnapshot",
     "TokenCounter",
     "ToolResultTurn",
     "Turn",

@@ -1,10 +1,13 @@
-"""`Conversation`: the history of one dialogue with Voxtral, and the requests it renders."""
+"""`Conversation`: the history of one dialogue with Voxtral, and the requests it renders.
+
+The conversation records turns and keeps their rules (tool-call ids: `calls`; the session key:
+`session`). Its requests are planned and written by `requests` (with `render`, `blocks`, `cache`
+and `messages`); it is saved as a `snapshot` by `storage`, which never imports this module.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import re
-import secrets
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,44 +16,27 @@ from typing import Any
 from voxagent.audio.clip import AudioClip
 from voxagent.client.dialects import Dialect
 from voxagent.client.types import ToolCall
-from voxagent.conversation.budget import Budget, audio_tokens
-from voxagent.conversation.render import make_plan, render_plan
+from voxagent.conversation.budget import Budget
+from voxagent.conversation.calls import CallIds
+from voxagent.conversation.requests import Requests
+from voxagent.conversation.session import check_session_key, new_session_key
+from voxagent.conversation.snapshot import ConversationSnapshot
+from voxagent.conversation.storage import (
+    load_snapshot,
+    save_snapshot,
+    snapshot_from_dict,
+    snapshot_to_dict,
+)
 from voxagent.conversation.turns import (
     AssistantTurn,
     ToolResultTurn,
     Turn,
     UserTurn,
-    is_valid_call_id,
-    new_call_id,
 )
 from voxagent.errors import ConversationError
 from voxagent.text import clean_text
 
 __all__ = ["Conversation"]
-
-# audio_to_transcribe looks this far ahead: two more spoken turns of up to 30 s, with replies.
-_LOOKAHEAD_AUDIO = 2
-_LOOKAHEAD_TOKENS = 2 * (audio_tokens(30.0) + 200)
-_SESSION_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
-
-
-def new_session_key() -> str:
-    """A fresh random session key (22 URL-safe characters, 128 bits)."""
-    return secrets.token_urlsafe(16)
-
-
-def check_session_key(key: object) -> str:
-    """Return `key` when it is a valid session key; raise `ConversationError` otherwise.
-
-    A key travels in an HTTP header (`X-Session-ID`): 1-128 characters of letters, digits and
-    `_ . : -`, so no value can split or inject a header.
-    """
-    if not isinstance(key, str) or _SESSION_KEY.fullmatch(key) is None:
-        raise ConversationError(
-            f"Invalid session key {key!r}",
-            hint="Use 1-128 characters of letters, digits, '_', '.', ':' or '-' (or None).",
-        )
-    return key
 
 
 class Conversation:
@@ -81,10 +67,9 @@ class Conversation:
         self._instructions = clean_text(instructions) if instructions else None
         self._clock = clock
         self._turns: list[Turn] = []
-        self._ids: set[str] = set()
-        self._answered: set[str] = set()
-        # What the last request compacted: kept compacted so the next request extends it.
-        self._floor: tuple[int, int] = (0, 0)
+        self._calls = CallIds()
+        # Follows the turns as they come, so a request only works on the turns new to it.
+        self._requests = Requests()
 
     @property
     def session_key(self) -> str:
@@ -146,7 +131,7 @@ class Conversation:
                 hint="Pass text=... or audio=... to add_user.",
             )
         turn = UserTurn(text or None, audio, transcript or None, self._clock())
-        self._turns.append(turn)
+        self._append(turn)
         return turn
 
     def add_assistant(self, text: str | None, tool_calls: Sequence[ToolCall] = ()) -> AssistantTurn:
@@ -163,10 +148,7 @@ class Conversation:
             # id_map is saved with the conversation, so its keys must encode too; _resolve
             # cleans the id it is asked about the same way.
             server_id = clean_text(call.id)
-            call_id = server_id
-            if not is_valid_call_id(call_id) or call_id in self._ids:
-                call_id = new_call_id(self._ids)
-            self._ids.add(call_id)
+            call_id = self._calls.store(server_id)
             id_map.setdefault(server_id, call_id)
             stored.append(
                 dataclasses.replace(
@@ -179,7 +161,7 @@ class Conversation:
         turn = AssistantTurn(
             clean_text(text) if text else None, tuple(stored), self._clock(), id_map
         )
-        self._turns.append(turn)
+        self._append(turn)
         return turn
 
     def add_tool_result(
@@ -192,35 +174,17 @@ class Conversation:
         Raises:
             ConversationError: No call has this id, or it already has a result.
         """
-        stored_id = self._resolve(call_id)
-        if stored_id in self._answered:
-            raise ConversationError(
-                f"Tool call {call_id!r} already has a result",
-                hint="Add exactly one result per tool call.",
-            )
+        stored_id = self._calls.resolve(clean_text(call_id), self._turns)
+        self._calls.answer(stored_id, call_id)
         turn = ToolResultTurn(
             stored_id, clean_text(name), clean_text(content), is_error, self._clock()
         )
-        self._answered.add(stored_id)
-        self._turns.append(turn)
+        self._append(turn)
         return turn
 
-    def _resolve(self, call_id: str) -> str:
-        # Newest calls first, and an unanswered match before an answered one: servers may reuse
-        # ids, and a repaired id's server id can equal another call's stored id.
-        call_id = clean_text(call_id)
-        candidates: list[str] = []
-        for turn in reversed(self._turns):
-            if isinstance(turn, AssistantTurn):
-                candidates += [call.id for call in turn.tool_calls if call.id == call_id]
-                if call_id in turn.id_map:
-                    candidates.append(turn.id_map[call_id])
-        if not candidates:
-            raise ConversationError(
-                f"No tool call with id {call_id!r} in this conversation",
-                hint="Use the ids of the calls returned by add_assistant.",
-            )
-        return next((c for c in candidates if c not in self._answered), candidates[0])
+    def _append(self, turn: Turn) -> None:
+        self._turns.append(turn)
+        self._requests.add(turn)
 
     def _last_assistant(self) -> AssistantTurn | None:
         return next((t for t in reversed(self._turns) if isinstance(t, AssistantTurn)), None)
@@ -230,7 +194,7 @@ class Conversation:
         last = self._last_assistant()
         if last is None:
             return []
-        return [call for call in last.tool_calls if call.id not in self._answered]
+        return self._calls.pending(last)
 
     def close_pending(
         self, content: str = "Cancelled before it finished.", *, is_error: bool = True
@@ -255,9 +219,11 @@ class Conversation:
         """
         for index, existing in enumerate(self._turns):
             if isinstance(existing, UserTurn) and existing.uid == turn.uid:
-                self._turns[index] = dataclasses.replace(
+                replaced = dataclasses.replace(
                     existing, transcript=clean_text(text) if text else None
                 )
+                self._turns[index] = replaced
+                self._requests.replace_user(replaced)
                 return
         raise ConversationError(
             "Cannot set a transcript: the turn is not part of this conversation",
@@ -282,12 +248,7 @@ class Conversation:
             ConversationError: No user turn yet, or the last turn is the assistant's answer.
             ContextLengthError: The newest turn alone does not fit the context.
         """
-        plan = make_plan(
-            self._turns, self.instructions, budget or Budget(), tools, floor=self._floor
-        )
-        messages = render_plan(plan, self.instructions, dialect)
-        self._floor = plan.floor
-        return messages
+        return self._requests.render(self.instructions, dialect, budget or Budget(), tools)
 
     def render_next(
         self,
@@ -316,10 +277,9 @@ class Conversation:
             )
         turn = UserTurn(text, audio, None, self._clock())
         # From the same compaction floor as `render`, and without moving it: nothing is added.
-        plan = make_plan(
-            [*self._turns, turn], self.instructions, budget or Budget(), tools, floor=self._floor
+        return self._requests.render(
+            self.instructions, dialect, budget or Budget(), tools, extra=turn
         )
-        return render_plan(plan, self.instructions, dialect)
 
     def check_fits(
         self,
@@ -345,7 +305,7 @@ class Conversation:
             ContextLengthError: The turn alone does not fit; its hint says how much audio does.
         """
         candidate = UserTurn(clean_text(text) if text else None, audio, None, 0.0)
-        make_plan([*self._turns, candidate], self.instructions, budget, tools, floor=self._floor)
+        self._requests.plan(self.instructions, budget, tools, extra=candidate)
 
     def audio_to_transcribe(
         self, budget: Budget, tools: list[dict[str, Any]] | None = None
@@ -355,31 +315,51 @@ class Conversation:
         Fetch their transcripts (concurrently with the chat request) and `set_transcript` them,
         so that compacted audio keeps its meaning as text instead of a placeholder.
         """
-        if not any(isinstance(t, UserTurn) for t in self._turns):
-            return []
-        now = make_plan(
-            self._turns, self.instructions, budget, tools, strict=False, floor=self._floor
+        return self._requests.to_transcribe(self.instructions, budget, tools)
+
+    def snapshot(self) -> ConversationSnapshot:
+        """Return everything the conversation is saved as (see `from_snapshot`)."""
+        return ConversationSnapshot(
+            self.instructions, self.session_key, tuple(self._turns), self._requests.floor
         )
-        ahead = make_plan(
-            self._turns,
-            self.instructions,
-            budget,
-            tools,
-            audio_slack=_LOOKAHEAD_AUDIO,
-            token_slack=_LOOKAHEAD_TOKENS,
-            strict=False,
-            floor=self._floor,
-        )
-        sent = {id(t) for t in now.compacted()} | {
-            id(block.user) for block in now.blocks[now.start :] if block.user is not None
-        }
-        return [t for t in ahead.compacted() if t.transcript is None and id(t) in sent]
+
+    @classmethod
+    def from_snapshot(
+        cls, snapshot: ConversationSnapshot, *, clock: Callable[[], float] = time.time
+    ) -> Conversation:
+        """Rebuild a conversation from a snapshot (of `snapshot()`, or read by storage).
+
+        The turns are replayed with the guarantees `add_*` give checked: tool call ids valid
+        and unique, one result per call and only for a call made before, no empty user turn.
+        Texts are taken as they are (storage cleans what it reads).
+
+        Args:
+            snapshot: The stored parts.
+            clock: Stamps the turns added from now on.
+
+        Raises:
+            ConversationError: The turns break one of those guarantees, or the session key
+                is invalid.
+        """
+        conversation = cls(snapshot.instructions, clock=clock, session_key=snapshot.session_key)
+        for turn in snapshot.turns:
+            conversation._replay(turn)
+        if snapshot.compacted is not None:
+            conversation._requests.floor = snapshot.compacted
+        return conversation
+
+    def _replay(self, turn: Turn) -> None:
+        if isinstance(turn, UserTurn) and not turn.text and turn.audio is None:
+            raise ConversationError(
+                "A saved user turn has neither text nor audio",
+                hint="The file was edited or corrupted; restore it from a backup.",
+            )
+        self._calls.replay(turn)
+        self._append(turn)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the conversation as JSON-ready data (audio inline as base64)."""
-        from voxagent.conversation.storage import conversation_to_dict
-
-        return conversation_to_dict(self)
+        return snapshot_to_dict(self.snapshot())
 
     @classmethod
     def from_dict(cls, data: Any, *, clock: Callable[[], float] = time.time) -> Conversation:
@@ -388,15 +368,11 @@ class Conversation:
         Raises:
             ConversationError: The data is not a valid saved conversation.
         """
-        from voxagent.conversation.storage import conversation_from_dict
-
-        return conversation_from_dict(data, clock=clock)
+        return cls.from_snapshot(snapshot_from_dict(data), clock=clock)
 
     def save(self, path: str | Path) -> None:
         """Write the conversation to a JSON file atomically (blocking: use a worker thread)."""
-        from voxagent.conversation.storage import save_conversation
-
-        save_conversation(self, Path(path))
+        save_snapshot(self.snapshot(), Path(path))
 
     @classmethod
     def load(cls, path: str | Path, *, clock: Callable[[], float] = time.time) -> Conversation:
@@ -406,30 +382,8 @@ class Conversation:
             ConversationError: The file is missing, truncated, edited into an invalid state, or
                 from an unknown format version.
         """
-        from voxagent.conversation.storage import load_conversation
-
-        return load_conversation(Path(path), clock=clock)
-
-    def _restore(self, turn: Turn) -> None:
-        """Append a turn read from storage, checking what `add_*` would have guaranteed."""
-        if isinstance(turn, AssistantTurn):
-            for call in turn.tool_calls:
-                if not is_valid_call_id(call.id) or call.id in self._ids:
-                    raise ConversationError(
-                        f"Invalid or duplicate tool call id {call.id!r} in saved conversation",
-                        hint="The file was edited or corrupted; restore it from a backup.",
-                    )
-                self._ids.add(call.id)
-        elif isinstance(turn, ToolResultTurn):
-            if turn.call_id not in self._ids or turn.call_id in self._answered:
-                raise ConversationError(
-                    f"Tool result for unknown or already answered call {turn.call_id!r}",
-                    hint="The file was edited or corrupted; restore it from a backup.",
-                )
-            self._answered.add(turn.call_id)
-        elif not turn.text and turn.audio is None:
-            raise ConversationError(
-                "A saved user turn has neither text nor audio",
-                hint="The file was edited or corrupted; restore it from a backup.",
-            )
-        self._turns.append(turn)
+        snapshot = load_snapshot(Path(path))
+        try:
+            return cls.from_snapshot(snapshot, clock=clock)
+        except ConversationError as error:
+            raise ConversationError(f"{path}: {error.message}", hint=error.hint) from error

@@ -1,25 +1,34 @@
 """Turning the history into request messages Voxtral accepts, within the audio and token budget.
 
-The history is cut into blocks: a user turn with the assistant turns that follow it (a block
-without a user turn holds assistant turns added before the first user turn). Blocks are what
-compaction drops, so a tool call never loses its result. Tool results are placed right after the
-assistant message that made the call, whenever they were added; a call that never got one is
-rendered with a "no result" error, so every request keeps calls and results paired.
+`make_plan` decides which blocks (see `voxagent.conversation.blocks`) a request carries and which
+of their audio travels as audio; `render_plan` writes the plan out as messages. A call that never
+got a result is rendered with a "no result" error, so every request keeps calls and results
+paired. Per-turn costs and texts come from a `TurnCache`, so a request computes them only for the
+turns that are new since the last one.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from voxagent.client.dialects import Dialect
-from voxagent.conversation.budget import Budget, TokenCounter, audio_tokens, tools_tokens
-from voxagent.conversation.turns import AssistantTurn, ToolResultTurn, Turn, UserTurn
+from voxagent.conversation.blocks import Block
+from voxagent.conversation.budget import Budget, audio_tokens, tools_tokens
+from voxagent.conversation.cache import TurnCache
+from voxagent.conversation.messages import (
+    EMPTY_RESULT_TEXT,
+    MISSING_RESULT_TEXT,
+    UNTRANSCRIBED_TEXT,
+    VOICE_PREFIX,
+    assistant_message,
+    tool_message,
+    user_message,
+)
+from voxagent.conversation.turns import ToolResultTurn, UserTurn
 from voxagent.errors import ContextLengthError, ConversationError
-from voxagent.jsonsafe import MAX_JSON_BYTES, MAX_JSON_DEPTH, JSONLimitError, loads_bounded
 
 __all__ = [
     "EMPTY_RESULT_TEXT",
@@ -31,32 +40,9 @@ __all__ = [
     "render_plan",
 ]
 
-VOICE_PREFIX = "[voice message]"
-"""Starts the text that replaces a compacted audio turn: `[voice message] <transcript>`."""
-
-UNTRANSCRIBED_TEXT = "[earlier voice message, not transcribed]"
-"""Replaces a compacted audio turn whose transcript is unknown."""
-
-MISSING_RESULT_TEXT = "Error: no result; the call was interrupted before it finished."
-"""Sent for a tool call that never got a result (cancelled, superseded by a later turn)."""
-
-EMPTY_RESULT_TEXT = "(empty result)"
-"""Sent for a tool result whose content is empty."""
-
-_TOO_DEEP_RESULT_TEXT = (
-    f"Error: the tool's result was not sent: it nests deeper than {MAX_JSON_DEPTH} levels."
-)
-_BAD_NAME_CHARS = re.compile(r"[^a-zA-Z0-9_-]")
-# [INST]/[/INST] around a user message; BOS once per request; [SYSTEM_PROMPT] pair.
-_USER_OVERHEAD = 2
+# BOS once per request; [SYSTEM_PROMPT] pair.
 _REQUEST_OVERHEAD = 1
 _SYSTEM_OVERHEAD = 2
-
-
-@dataclass(slots=True)
-class _Block:
-    user: UserTurn | None
-    assistants: list[AssistantTurn] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +50,7 @@ class Plan:
     """Which parts of the history one request carries.
 
     Attributes:
-        blocks: The whole history cut into blocks (see the module docstring).
+        blocks: The whole history cut into blocks.
         results: Tool results by stored call id.
         start: Index of the first block sent; older blocks are dropped.
         audio: Indices of blocks whose user audio travels as audio (others send text).
@@ -72,8 +58,8 @@ class Plan:
         limit: The token limit it was planned against (None: unlimited).
     """
 
-    blocks: tuple[_Block, ...]
-    results: dict[str, ToolResultTurn]
+    blocks: tuple[Block, ...]
+    results: Mapping[str, ToolResultTurn]
     start: int
     audio: frozenset[int]
     tokens: int
@@ -96,164 +82,14 @@ class Plan:
         ]
 
 
-def _split(turns: Sequence[Turn]) -> tuple[list[_Block], dict[str, ToolResultTurn]]:
-    blocks: list[_Block] = []
-    results: dict[str, ToolResultTurn] = {}
-    for turn in turns:
-        if isinstance(turn, UserTurn):
-            blocks.append(_Block(turn))
-        elif isinstance(turn, AssistantTurn):
-            if not blocks:
-                blocks.append(_Block(None))
-            blocks[-1].assistants.append(turn)
-        else:
-            results[turn.call_id] = turn
-    return blocks, results
-
-
-def _user_text(turn: UserTurn, as_audio: bool) -> str | None:
-    pieces: list[str] = []
-    if turn.audio is not None and not as_audio:
-        transcript = (turn.transcript or "").strip()
-        pieces.append(f"{VOICE_PREFIX} {transcript}" if transcript else UNTRANSCRIBED_TEXT)
-    if turn.text:
-        pieces.append(turn.text)
-    return "\n".join(pieces) if pieces else None
-
-
-def _safe_name(name: str) -> str:
-    # The validator rejects names outside [a-zA-Z0-9_-]{1,64}; a model can hallucinate any.
-    return _BAD_NAME_CHARS.sub("_", name)[:64] or "unknown_tool"
-
-
-def _parsed(text: str) -> Any:
-    # Mirrors how mistral_common re-serialises arguments and results before tokenising. A text
-    # nested too deep for the bounded parser counts as text (a tool result) or is never sent at
-    # all (arguments: see _sendable_arguments), so a hostile nesting cannot recurse here.
-    try:
-        return loads_bounded(text)
-    except ValueError:
-        return text
-
-
-def _could_nest_too_deep(text: str) -> bool:
-    # Nesting deeper than the limit needs more opening brackets than the limit; counting them is
-    # a fast scan, so the common text (a few brackets) is never parsed just to check its depth.
-    return text.count("[") + text.count("{") > MAX_JSON_DEPTH
-
-
-def _sendable_arguments(arguments: str) -> str:
-    """The arguments text to send for a recorded call.
-
-    Malformed JSON is sent as it is: the server re-parses arguments and keeps what does not parse
-    as a plain string, and the model then sees what it really sent. JSON nested deeper (or larger)
-    than the bounded parser accepts is the exception: the server's own parser would recurse on it
-    and fail every later request, so it is sent as `{}` (its tool already answered that the
-    arguments were invalid).
-    """
-    if not arguments:
-        return "{}"
-    if len(arguments) > MAX_JSON_BYTES or _could_nest_too_deep(arguments):
-        try:
-            loads_bounded(arguments)
-        except JSONLimitError:
-            return "{}"
-        except ValueError:
-            pass
-    return arguments
-
-
-def _sendable_result(content: str) -> str:
-    # The server parses a tool result as JSON when it can; text that opens with thousands of
-    # brackets makes that parser recurse and fail, whether or not the text is valid JSON. Only
-    # the depth matters here (a large result is fine), so the size limit is the text's own.
-    if _could_nest_too_deep(content):
-        try:
-            loads_bounded(content, max_bytes=len(content))
-        except JSONLimitError:
-            return _TOO_DEEP_RESULT_TEXT
-        except ValueError:
-            pass
-    return content
-
-
-def _result_text(result: ToolResultTurn | None) -> str:
-    if result is None:
-        return MISSING_RESULT_TEXT
-    content = _sendable_result(result.content) if result.content.strip() else EMPTY_RESULT_TEXT
-    if result.is_error and not content.lower().startswith("error"):
-        return f"Error: {content}"
-    return content
-
-
-def _assistant_messages(
-    turn: AssistantTurn, results: dict[str, ToolResultTurn]
-) -> list[dict[str, Any]]:
-    if not turn.text and not turn.tool_calls:
-        return []  # Voxtral rejects an assistant message with neither text nor calls.
-    message: dict[str, Any] = {"role": "assistant", "content": turn.text or None}
-    if not turn.tool_calls:
-        return [message]
-    message["tool_calls"] = [
-        {
-            "id": call.id,
-            "type": "function",
-            "function": {
-                "name": _safe_name(call.name),
-                "arguments": _sendable_arguments(call.arguments),
-            },
-        }
-        for call in turn.tool_calls
-    ]
-    tool_messages = [
-        {
-            "role": "tool",
-            "tool_call_id": call.id,
-            "name": _safe_name(call.name),
-            "content": _result_text(results.get(call.id)),
-        }
-        for call in turn.tool_calls
-    ]
-    return [message, *tool_messages]
-
-
-def _followers_cost(block: _Block, results: dict[str, ToolResultTurn], count: TokenCounter) -> int:
-    total = 0
-    for turn in block.assistants:
-        for message in _assistant_messages(turn, results):
-            if message["role"] == "tool":
-                body = [{"name": message["name"], "content": _parsed(message["content"])}]
-                total += 4 + count(message["tool_call_id"])
-                total += count(json.dumps(body, ensure_ascii=False))
-            elif message.get("tool_calls"):
-                functions = [c["function"] for c in message["tool_calls"]]
-                calls = [
-                    {"name": f["name"], "arguments": _parsed(f["arguments"])} for f in functions
-                ]
-                total += 2 + count(json.dumps(calls, ensure_ascii=False))
-                total += sum(2 + count(c["id"]) for c in message["tool_calls"])
-                total += count(message["content"]) if message["content"] else 0
-            else:
-                total += 1 + count(message["content"])
-    return total
-
-
-def _user_cost(turn: UserTurn | None, as_audio: bool, count: TokenCounter) -> int:
-    if turn is None:
-        return 0
-    text = _user_text(turn, as_audio)
-    cost = _USER_OVERHEAD + (count(text) if text else 0)
-    if as_audio and turn.audio is not None:
-        cost += audio_tokens(turn.audio.duration_s)
-    return cost
-
-
 def make_plan(
-    turns: Sequence[Turn],
+    blocks: Sequence[Block],
+    results: Mapping[str, ToolResultTurn],
     instructions: str | None,
     budget: Budget,
     tools: list[dict[str, Any]] | None = None,
     *,
+    cache: TurnCache,
     audio_slack: int = 0,
     token_slack: int = 0,
     strict: bool = True,
@@ -272,10 +108,12 @@ def make_plan(
     the previous one plus the new turns, byte for byte.
 
     Args:
-        turns: The history.
+        blocks: The history, cut into blocks.
+        results: Its tool results by stored call id.
         instructions: The agent's instructions, if any.
         budget: The limits.
         tools: The tools sent with the request (their schemas use tokens too).
+        cache: The conversation's per-turn costs (filled in for turns new to it).
         audio_slack: Plan as if this many more audio turns came, one by one (to look ahead:
             what the coming compactions will turn into text).
         token_slack: Plan for this many fewer tokens (to look ahead).
@@ -288,7 +126,6 @@ def make_plan(
         ConversationError: There is no user turn to answer.
         ContextLengthError: The newest turn alone does not fit (only when `strict`).
     """
-    blocks, results = _split(turns)
     users = [index for index, block in enumerate(blocks) if block.user is not None]
     if not users:
         raise ConversationError(
@@ -297,9 +134,11 @@ def make_plan(
         )
     newest = users[-1]
     count = budget.count
+    cache.count_with(count)
     first, audio_from = min(max(0, floor[0]), newest), max(0, floor[1])
     audio_blocks = [i for i in users if (user := blocks[i].user) is not None and user.audio]
-    kept = [i for i in audio_blocks if i >= max(first, audio_from) or i == newest]
+    audio_start = max(first, audio_from)
+    kept = [i for i in audio_blocks if i >= audio_start or i == newest]
     # One step down, not one clip: the next `step - 1` turns then fit without compacting.
     after = budget.max_audio_items - budget.step + 1
     if len(kept) > budget.max_audio_items:
@@ -311,16 +150,14 @@ def make_plan(
             kept = kept[len(kept) - max(0, after - coming) :]
             coming = min(coming, after)
 
-    as_audio = [_user_cost(b.user, True, count) for b in blocks]
-    as_text = [_user_cost(b.user, False, count) for b in blocks]
-    followers = [_followers_cost(b, results, count) for b in blocks]
+    # What each block costs with its audio as text, summed from each block to the end (so a
+    # total from any start is one lookup), and what sending its audio as audio adds to that.
+    costs = [cache.block(block, results) for block in blocks]
+    from_here = [*itertools.accumulate((cost[1] for cost in reversed(costs)), initial=0)][::-1]
     fixed = _REQUEST_OVERHEAD + (count(instructions) + _SYSTEM_OVERHEAD if instructions else 0)
 
     def total(start: int) -> int:
-        return fixed + sum(
-            (as_audio[i] if i in kept else as_text[i]) + followers[i]
-            for i in range(start, len(blocks))
-        )
+        return fixed + from_here[start] + sum(costs[i][0] for i in kept if i >= start)
 
     start = first
     limit = None
@@ -341,10 +178,10 @@ def make_plan(
         if total(start) > limit and strict:
             raise _too_long(blocks[newest], total(start), budget, tool_cost)
     sent_audio = frozenset(i for i in kept if i >= start)
-    return Plan(tuple(blocks), results, start, sent_audio, total(start), limit)
+    return Plan(tuple(blocks), dict(results), start, sent_audio, total(start), limit)
 
 
-def _too_long(block: _Block, need: int, budget: Budget, tool_cost: int) -> ContextLengthError:
+def _too_long(block: Block, need: int, budget: Budget, tool_cost: int) -> ContextLengthError:
     assert budget.max_tokens is not None  # only called under a token limit
     available = budget.max_tokens - budget.reserve_tokens - tool_cost
     seconds = block.user.audio.duration_s if block.user and block.user.audio else 0.0
@@ -362,11 +199,14 @@ def _too_long(block: _Block, need: int, budget: Budget, tool_cost: int) -> Conte
     )
 
 
-def render_plan(plan: Plan, instructions: str | None, dialect: Dialect) -> list[dict[str, Any]]:
+def render_plan(
+    plan: Plan, instructions: str | None, dialect: Dialect, cache: TurnCache
+) -> list[dict[str, Any]]:
     """Render the planned request as OpenAI-shaped messages.
 
     Instructions become a system message when no audio is sent; otherwise (Tekken v7 rejects a
     system prompt next to audio) they become a text chunk at the start of the first user message.
+    `cache` is the one the plan was made with.
 
     Raises:
         ConversationError: The history ends with an assistant answer (nothing to answer).
@@ -383,31 +223,21 @@ def render_plan(plan: Plan, instructions: str | None, dialect: Dialect) -> list[
             if not system:
                 continue  # assistant turns before any user turn need a system message first
         else:
-            messages.append(
-                _user_message(block.user, index in plan.audio, pending_instructions, dialect)
-            )
+            as_audio = index in plan.audio
+            text = cache.user_text(block.user, as_audio)
+            messages.append(user_message(block.user, text, as_audio, pending_instructions, dialect))
             pending_instructions = None
         for turn in block.assistants:
-            messages.extend(_assistant_messages(turn, plan.results))
+            entry = cache.assistant(turn)
+            if not turn.text and not entry.calls:
+                continue  # Voxtral rejects an assistant message with neither text nor calls.
+            messages.append(assistant_message(turn.text, entry.calls))
+            for call in entry.calls:
+                content, _ = cache.result(call, plan.results.get(call[0]))
+                messages.append(tool_message(call, content))
     if messages[-1]["role"] not in ("user", "tool"):
         raise ConversationError(
             "Nothing to answer: the conversation ends with the assistant's reply",
             hint="Add a user turn or the pending tool results before requesting another answer.",
         )
     return messages
-
-
-def _user_message(
-    turn: UserTurn, as_audio: bool, instructions: str | None, dialect: Dialect
-) -> dict[str, Any]:
-    parts: list[dict[str, Any]] = []
-    if instructions:
-        parts.append({"type": "text", "text": instructions})
-    if as_audio and turn.audio is not None:
-        parts.append(dialect.audio_part(turn.audio))
-    text = _user_text(turn, as_audio)
-    if text:
-        parts.append({"type": "text", "text": text})
-    if len(parts) == 1 and parts[0]["type"] == "text":
-        return {"role": "user", "content": parts[0]["text"]}
-    return {"role": "user", "content": parts}

@@ -9,8 +9,9 @@ copied or attached without losing its audio, and it is replaced atomically as on
 is size: base64 adds a third, about 2.5 MB per minute of 16 kHz 16-bit WAV.
 
 Writes go to a temporary file in the same directory, then `os.replace`, so a crash leaves either
-the old file or the new one. Loading validates the structure with pydantic and replays the turns
-through the conversation's own checks; anything wrong becomes a `ConversationError`.
+the old file or the new one. Loading validates the structure with pydantic; anything wrong
+becomes a `ConversationError`. Storage knows only `ConversationSnapshot`, never the conversation:
+`Conversation.from_snapshot` then replays the turns through the conversation's own checks.
 """
 
 from __future__ import annotations
@@ -21,30 +22,27 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from voxagent.audio.clip import AudioClip
 from voxagent.client.types import ToolCall
+from voxagent.conversation.snapshot import ConversationSnapshot
 from voxagent.conversation.turns import AssistantTurn, ToolResultTurn, Turn, UserTurn
 from voxagent.errors import AudioError, ConversationError
 from voxagent.jsonsafe import JSONLimitError, loads_bounded
 from voxagent.text import clean_text
 
-if TYPE_CHECKING:
-    from voxagent.conversation.history import Conversation
-
 __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "MAX_FILE_BYTES",
-    "conversation_from_dict",
-    "conversation_to_dict",
-    "load_conversation",
-    "save_conversation",
+    "load_snapshot",
+    "save_snapshot",
+    "snapshot_from_dict",
+    "snapshot_to_dict",
 ]
 
 FORMAT_NAME = "voxagent.conversation"
@@ -162,16 +160,18 @@ def _turn_to_dict(turn: Turn) -> dict[str, Any]:
     }
 
 
-def conversation_to_dict(conversation: Conversation) -> dict[str, Any]:
-    """Return `conversation` as JSON-ready data in the current format version."""
-    return {
+def snapshot_to_dict(snapshot: ConversationSnapshot) -> dict[str, Any]:
+    """Return `snapshot` as JSON-ready data in the current format version."""
+    data: dict[str, Any] = {
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
-        "instructions": conversation.instructions,
-        "session_key": conversation.session_key,
-        "compacted": list(conversation._floor),
-        "turns": [_turn_to_dict(turn) for turn in conversation.turns],
+        "instructions": snapshot.instructions,
+        "session_key": snapshot.session_key,
     }
+    if snapshot.compacted is not None:
+        data["compacted"] = list(snapshot.compacted)
+    data["turns"] = [_turn_to_dict(turn) for turn in snapshot.turns]
+    return data
 
 
 def _clean(text: str | None) -> str | None:
@@ -180,6 +180,8 @@ def _clean(text: str | None) -> str | None:
 
 def _clip_from_model(audio: _Audio, index: int) -> AudioClip:
     """Decode a stored clip, proving it is audio a server decodes, of the length stored."""
+    # Not a cycle: checking audio loads numpy and libsndfile, which a conversation without
+    # audio (and every import of this package) should not pay for.
     from voxagent.audio.ingest import check_clip
 
     try:
@@ -230,14 +232,15 @@ def _where(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc) or "top level"
 
 
-def conversation_from_dict(data: Any, *, clock: Callable[[], float]) -> Conversation:
-    """Validate `data` (from `conversation_to_dict` or a JSON file) and rebuild the conversation.
+def snapshot_from_dict(data: Any) -> ConversationSnapshot:
+    """Validate `data` (from `snapshot_to_dict` or a JSON file) and return its snapshot.
+
+    The turns are checked one by one (fields, text, audio); how they fit together (call ids,
+    results) is checked by `Conversation.from_snapshot`.
 
     Raises:
         ConversationError: The data is not a valid saved conversation.
     """
-    from voxagent.conversation.history import Conversation
-
     if isinstance(data, dict) and data.get("version") not in _READABLE_VERSIONS:
         raise ConversationError(
             f"Saved conversation has format version {data.get('version')!r}; "
@@ -254,28 +257,25 @@ def conversation_from_dict(data: Any, *, clock: Callable[[], float]) -> Conversa
             f"({error.error_count()} problem(s))",
             hint=_HINT,
         ) from error
-    # Cleans the instructions; checks the session key (it goes into a header).
-    conversation = Conversation(saved.instructions, clock=clock, session_key=saved.session_key)
-    for index, model in enumerate(saved.turns):
-        # _restore is private to the conversation, and storage is part of it.
-        conversation._restore(_turn_from_model(model, index))
+    compacted = None
     if saved.compacted is not None:
         if len(saved.compacted) != 2:
             raise ConversationError(
                 "Not a valid saved conversation: compacted: expected [start, audio_from]",
                 hint=_HINT,
             )
-        conversation._floor = (saved.compacted[0], saved.compacted[1])
-    return conversation
+        compacted = (saved.compacted[0], saved.compacted[1])
+    turns = tuple(_turn_from_model(model, index) for index, model in enumerate(saved.turns))
+    return ConversationSnapshot(saved.instructions, saved.session_key, turns, compacted)
 
 
-def save_conversation(conversation: Conversation, path: Path) -> None:
-    """Write `conversation` to `path` as JSON, atomically (temp file + os.replace).
+def save_snapshot(snapshot: ConversationSnapshot, path: Path) -> None:
+    """Write `snapshot` to `path` as JSON, atomically (temp file + os.replace).
 
     Raises:
         ConversationError: The file cannot be written.
     """
-    text = json.dumps(conversation_to_dict(conversation), ensure_ascii=False)
+    text = json.dumps(snapshot_to_dict(snapshot), ensure_ascii=False)
     directory = path.parent if str(path.parent) else Path(".")
     try:
         handle = tempfile.NamedTemporaryFile(
@@ -311,8 +311,8 @@ def _read_text(path: Path) -> str:
     return data.decode("utf-8")
 
 
-def load_conversation(path: Path, *, clock: Callable[[], float]) -> Conversation:
-    """Read and validate a conversation file written by `save_conversation`.
+def load_snapshot(path: Path) -> ConversationSnapshot:
+    """Read and validate a conversation file written by `save_snapshot`.
 
     Raises:
         ConversationError: The file is missing, unreadable, not JSON, or not a valid conversation.
@@ -340,6 +340,6 @@ def load_conversation(path: Path, *, clock: Callable[[], float]) -> Conversation
             hint=_HINT,
         ) from error
     try:
-        return conversation_from_dict(data, clock=clock)
+        return snapshot_from_dict(data)
     except ConversationError as error:
         raise ConversationError(f"{path}: {error.message}", hint=error.hint) from error

@@ -1,8 +1,9 @@
 """Audio and transcript bookkeeping for one realtime utterance.
 
 `to_pcm16` turns whatever an audio source yields into the PCM16LE bytes the realtime protocols
-carry; `Utterance` keeps the audio needed to replay an utterance after a dropped socket (bounded)
-and makes sure text already shown is not shown twice when the server transcribes the replay.
+carry, with the one float -> PCM16 scaling of `voxagent.audio.convert`. `RealtimeUtterance` keeps
+the audio needed to replay an utterance after a dropped socket (bounded) and makes sure text
+already shown is not shown twice when the server transcribes the replay.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
+# The only rate the realtime protocols take here: Voxtral Realtime listens at 16 kHz, the rate
+# of every voxagent frame.
+from voxagent.audio.convert import SAMPLE_RATE, float_to_pcm16
 from voxagent.errors import AudioError
 
-__all__ = ["SAMPLE_RATE", "RealtimeTimings", "Utterance", "to_pcm16"]
-
-SAMPLE_RATE = 16_000
-"""The only rate the realtime protocols take here: Voxtral Realtime listens at 16 kHz."""
+__all__ = ["SAMPLE_RATE", "RealtimeTimings", "RealtimeUtterance", "to_pcm16"]
 
 
 def to_pcm16(item: Any) -> bytes:
@@ -28,7 +29,8 @@ def to_pcm16(item: Any) -> bytes:
             (float in [-1, 1] or int16), or bytes already in PCM16LE.
 
     Raises:
-        AudioError: The audio is not mono, not 16 kHz, or of an unsupported type.
+        AudioError: The audio is not mono, not 16 kHz, of an unsupported type, or holds NaN or
+            infinite samples.
     """
     if isinstance(item, bytes | bytearray | memoryview):
         data = bytes(item)
@@ -59,8 +61,7 @@ def to_pcm16(item: Any) -> bytes:
             f"realtime audio must be float or int16 samples, got {samples.dtype}",
             hint="Yield float32 samples in [-1, 1] or int16 samples.",
         )
-    scaled = np.clip(samples, -1.0, 1.0) * 32767.0
-    return np.round(scaled).astype("<i2").tobytes()
+    return float_to_pcm16(samples)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,7 @@ class RealtimeTimings:
     reconnects: int
 
 
-class Utterance:
+class RealtimeUtterance:
     """What the transcriber remembers about the utterance it is streaming.
 
     Args:

@@ -8,7 +8,7 @@ transcriber decides (reconnect, or raise in the caller's task).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -16,14 +16,15 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from websockets.exceptions import WebSocketException
 
+from voxagent.clock import Clock
 from voxagent.errors import ProtocolError
 from voxagent.jsonsafe import loads_bounded
-from voxagent.realtime.audio import Utterance, to_pcm16
+from voxagent.realtime.audio import RealtimeUtterance, to_pcm16
 from voxagent.realtime.protocol import (
     RealtimeProtocol,
     ServerDelta,
     ServerDone,
-    ServerError,
+    ServerErrorEvent,
     ServerOther,
     ServerSessionUpdated,
     ServerTurn,
@@ -79,7 +80,7 @@ class FinalSent:
 Item = (
     ServerDelta
     | ServerDone
-    | ServerError
+    | ServerErrorEvent
     | ServerSessionUpdated
     | ServerTurn
     | Dropped
@@ -107,7 +108,7 @@ async def send_json(ws: WebSocketLike, messages: list[dict[str, Any]]) -> None:
 async def pump(
     source: AsyncIterable[Any],
     queue: MemoryObjectSendStream[bytes],
-    utt: Utterance,
+    utt: RealtimeUtterance,
     scope: anyio.CancelScope,
 ) -> None:
     """Pull audio from `source` into the bounded `queue`; a full queue pauses the pulling."""
@@ -127,8 +128,8 @@ async def send_audio(
     conn: Connection,
     protocol: RealtimeProtocol,
     queue: MemoryObjectReceiveStream[bytes],
-    utt: Utterance,
-    clock: Callable[[], float],
+    utt: RealtimeUtterance,
+    clock: Clock,
     scope: anyio.CancelScope,
 ) -> None:
     """Open the utterance on `conn`, replay earlier audio, stream the queue, then end it."""

@@ -23,9 +23,10 @@ from typing import Any
 import anyio
 import numpy as np
 
+from voxagent.audio.convert import SAMPLE_RATE, pcm16_to_float
 from voxagent.errors import AudioError, ConfigurationError
 from voxagent.events import TranscriptDelta, TranscriptFinal
-from voxagent.realtime.audio import SAMPLE_RATE, to_pcm16
+from voxagent.realtime.audio import to_pcm16
 
 __all__ = ["DEFAULT_MLX_MODEL", "MLXTranscriber"]
 
@@ -128,8 +129,7 @@ class MLXTranscriber:
                     hint="End utterances sooner, or raise max_seconds.",
                 )
             parts.append(pcm)
-        samples = np.frombuffer(b"".join(parts), dtype="<i2").astype(np.float32) / 32768.0
-        return samples
+        return pcm16_to_float(b"".join(parts))
 
     def _start(self, audio: np.ndarray) -> Iterator[str]:
         result = self._model.generate(

@@ -36,7 +36,7 @@ __all__ = [
     "RealtimeProtocol",
     "ServerDelta",
     "ServerDone",
-    "ServerError",
+    "ServerErrorEvent",
     "ServerMessage",
     "ServerOther",
     "ServerSessionUpdated",
@@ -66,8 +66,12 @@ class ServerDone:
 
 
 @dataclass(frozen=True, slots=True)
-class ServerError:
-    """An `error` message; the server keeps the socket open after it."""
+class ServerErrorEvent:
+    """An `error` message; the server keeps the socket open after it.
+
+    A message, not an exception: the transcriber turns it into a `RealtimeError` (not to be
+    confused with `voxagent.errors.ServerError`, the HTTP client's exception).
+    """
 
     code: str | None
     message: str
@@ -103,7 +107,7 @@ class ServerOther:
 
 
 ServerMessage = (
-    ServerDelta | ServerDone | ServerError | ServerSessionUpdated | ServerTurn | ServerOther
+    ServerDelta | ServerDone | ServerErrorEvent | ServerSessionUpdated | ServerTurn | ServerOther
 )
 _TURN_EVENTS = {"turn.start", "turn.eager_end", "turn.resume", "turn.end"}
 
@@ -252,7 +256,7 @@ class VLLMRealtimeProtocol(RealtimeProtocol):
             return ServerDone(_field(data, "text", str), data.get("usage") or {})
         if kind == "error":
             code = data.get("code")
-            return ServerError(code if isinstance(code, str) else None, str(data.get("error")))
+            return ServerErrorEvent(code if isinstance(code, str) else None, str(data.get("error")))
         return ServerOther(kind)
 
 
@@ -332,8 +336,8 @@ class MistralRealtimeProtocol(RealtimeProtocol):
                 code = detail.get("code")
                 message = detail.get("message")
                 text = message if isinstance(message, str) else str(message)
-                return ServerError(None if code is None else str(code), text)
-            return ServerError(None, str(detail))
+                return ServerErrorEvent(None if code is None else str(code), text)
+            return ServerErrorEvent(None, str(detail))
         return ServerOther(kind)
 
 

@@ -39,9 +39,10 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import WebSocketException
 
 from voxagent.client.errors import REDACTED, Redactor, public_url
+from voxagent.clock import Clock
 from voxagent.errors import ConfigurationError, ServerUnavailableError, VoxagentError
 from voxagent.events import TranscriptDelta, TranscriptFinal
-from voxagent.realtime.audio import RealtimeTimings, Utterance
+from voxagent.realtime.audio import RealtimeTimings, RealtimeUtterance
 from voxagent.realtime.connection import (
     Connection,
     Dropped,
@@ -62,7 +63,7 @@ from voxagent.realtime.protocol import (
     RealtimeProtocol,
     ServerDelta,
     ServerDone,
-    ServerError,
+    ServerErrorEvent,
     ServerSessionUpdated,
     ServerTurn,
     realtime_error,
@@ -146,7 +147,7 @@ class RealtimeTranscriber:
         replay_seconds: float = 120.0,
         open_timeout: float = 10.0,
         done_timeout: float = 30.0,
-        clock: Callable[[], float] = anyio.current_time,
+        clock: Clock = anyio.current_time,
     ) -> None:
         self._connect_url = protocol.url(base_url, model)
         self.url = public_url(self._connect_url)
@@ -255,7 +256,7 @@ class RealtimeTranscriber:
             )
         self._busy = True
         self.last_turns = []
-        utt = Utterance(self._replay_bytes)
+        utt = RealtimeUtterance(self._replay_bytes)
         queue_in, queue_out = anyio.create_memory_object_stream[bytes](self._queue_frames)
         pump_scope = anyio.CancelScope()
         self._tg.start_soon(pump, source, queue_in, utt, pump_scope)
@@ -314,7 +315,7 @@ class RealtimeTranscriber:
         return text
 
     async def _events(
-        self, conn: Connection, utt: Utterance
+        self, conn: Connection, utt: RealtimeUtterance
     ) -> AsyncGenerator[RealtimeEvent, None]:
         deadline = float("inf")
         while True:
@@ -338,7 +339,7 @@ class RealtimeTranscriber:
                 case ServerDone(text=text):
                     yield TranscriptFinal(text)
                     return
-                case ServerError(code=code, message=message):
+                case ServerErrorEvent(code=code, message=message):
                     raise realtime_error(code, message)
                 case ServerTurn():
                     self.last_turns.append(item)
@@ -419,7 +420,7 @@ async def _session_confirmed(conn: Connection) -> None:
         match item:
             case ServerSessionUpdated():
                 return
-            case ServerError(code=code, message=message):
+            case ServerErrorEvent(code=code, message=message):
                 raise realtime_error(code, message)
             case Dropped(reason=reason):
                 raise WebSocketException(reason)  # retried like a failed open

@@ -17,19 +17,19 @@ from voxagent.errors import AudioError
 pytestmark = pytest.mark.anyio
 
 
-class FakeClock:
-    """Records the deadlines a real-time source sleeps until, without sleeping."""
+class FakeTime:
+    """The `clock` and `sleep` pair of a real-time source: records its deadlines, never sleeps."""
 
     def __init__(self) -> None:
         self.t = 100.0
         self.deadlines: list[float] = []
 
-    def now(self) -> float:
+    def clock(self) -> float:
         return self.t
 
-    async def sleep_until(self, deadline: float) -> None:
-        self.deadlines.append(deadline)
-        self.t = max(self.t, deadline)
+    async def sleep(self, seconds: float) -> None:
+        self.t += seconds
+        self.deadlines.append(self.t)
 
 
 async def collect(source: AudioSource) -> list[Frame]:
@@ -76,16 +76,37 @@ async def test_audio_file_any_rate_and_channels(tmp_path: Path) -> None:
 
 
 async def test_realtime_pacing_sleeps_until_each_frame_end() -> None:
-    clock = FakeClock()
-    frames = await collect(ArraySource(ramp(1600), 16000, realtime=True, clock=clock))
+    fake = FakeTime()
+    source = ArraySource(ramp(1600), 16000, realtime=True, clock=fake.clock, sleep=fake.sleep)
+    frames = await collect(source)
     assert len(frames) == 5
-    assert clock.deadlines == pytest.approx([100.02, 100.04, 100.06, 100.08, 100.10])
+    assert fake.deadlines == pytest.approx([100.02, 100.04, 100.06, 100.08, 100.10])
 
 
 async def test_not_realtime_never_sleeps() -> None:
-    clock = FakeClock()
-    await collect(ArraySource(ramp(1600), 16000, clock=clock))
-    assert clock.deadlines == []
+    fake = FakeTime()
+    await collect(ArraySource(ramp(1600), 16000, clock=fake.clock, sleep=fake.sleep))
+    assert fake.deadlines == []
+
+
+async def test_a_clock_object_of_0_1_still_paces_with_a_deprecation_warning() -> None:
+    class OldClock:  # the removed Clock protocol: now() and sleep_until()
+        def __init__(self) -> None:
+            self.t = 100.0
+            self.deadlines: list[float] = []
+
+        def now(self) -> float:
+            return self.t
+
+        async def sleep_until(self, deadline: float) -> None:
+            self.deadlines.append(deadline)
+            self.t = max(self.t, deadline)
+
+    old = OldClock()
+    with pytest.warns(DeprecationWarning, match="clock="):
+        source = PCMSource(float_to_pcm16(ramp(640)), 16000, realtime=True, clock=old)  # type: ignore[arg-type]
+    assert len(await collect(source)) == 2
+    assert old.deadlines == pytest.approx([100.02, 100.04])
 
 
 def write_sparse_wav(path: Path, seconds: int, rate: int = 16000) -> None:

@@ -7,12 +7,13 @@ import pytest
 
 from voxagent.audio import Frame
 from voxagent.errors import AudioError
-from voxagent.realtime.audio import Utterance, to_pcm16
+from voxagent.realtime.audio import RealtimeUtterance, to_pcm16
 
 
 def test_float_samples_are_scaled_and_clipped() -> None:
     pcm = to_pcm16(np.array([0.0, 0.5, -1.0, 2.0], dtype=np.float32))
-    assert np.frombuffer(pcm, "<i2").tolist() == [0, 16384, -32767, 32767]
+    # The scaling of voxagent.audio.convert: x 32768, clipped to int16 (its docstring says why).
+    assert np.frombuffer(pcm, "<i2").tolist() == [0, 16384, -32768, 32767]
 
 
 def test_frames_int16_and_bytes() -> None:
@@ -29,6 +30,7 @@ def test_frames_int16_and_bytes() -> None:
         (b"\x01", "even number"),
         (np.zeros((4, 2), dtype=np.float32), "mono"),
         (np.array(["a"]), "float or int16"),
+        (np.array([0.0, np.nan], dtype=np.float32), "NaN"),
     ],
 )
 def test_unusable_audio_is_refused(item: object, match: str) -> None:
@@ -46,16 +48,23 @@ def test_wrong_rate_is_refused() -> None:
 
 
 def test_replayed_transcript_is_not_shown_twice() -> None:
-    utt = Utterance(1000)
+    utt = RealtimeUtterance(1000)
     assert [utt.accept(d) for d in ["he", "llo", " wor"]] == ["he", "llo", " wor"]
     utt.restart()  # the server starts again from the first sample
     assert [utt.accept(d) for d in ["hel", "lo", " world", "!"]] == ["", "", "ld", "!"]
 
 
 def test_replay_buffer_is_bounded() -> None:
-    utt = Utterance(10)
+    utt = RealtimeUtterance(10)
     utt.record(b"\x00" * 6, 1.0)
     assert utt.replay() == [b"\x00" * 6] and not utt.overflowed
     utt.record(b"\x00" * 6, 2.0)
     assert utt.overflowed and utt.replay() == []
     assert utt.first_audio == 1.0
+
+
+def test_every_pcm16_sample_survives_decoding_and_encoding_again() -> None:
+    from voxagent.audio.convert import pcm16_to_float
+
+    pcm = np.arange(-32768, 32768, dtype="<i2").tobytes()
+    assert to_pcm16(pcm16_to_float(pcm)) == pcm

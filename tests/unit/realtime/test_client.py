@@ -58,7 +58,7 @@ async def test_all_audio_reaches_the_server_as_pcm16() -> None:
     pcm = b"".join(
         base64.b64decode(m["audio"]) for m in server.received if m["type"].endswith("append")
     )
-    got = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32767
+    got = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768
     assert got.shape == samples.shape
     assert np.max(np.abs(got - samples)) < 1e-4
 

@@ -15,7 +15,7 @@ from voxagent.realtime.protocol import (
     VLLM_REALTIME,
     ServerDelta,
     ServerDone,
-    ServerError,
+    ServerErrorEvent,
     ServerOther,
     ServerSessionUpdated,
     realtime_error,
@@ -62,9 +62,9 @@ def test_vllm_parse() -> None:
     assert parse({"type": "transcription.delta", "delta": "hi"}) == ServerDelta("hi")
     done = parse({"type": "transcription.done", "text": "hi", "usage": {"total_tokens": 3}})
     assert done == ServerDone("hi", {"total_tokens": 3})
-    assert parse({"type": "error", "error": "Invalid JSON", "code": "invalid_json"}) == ServerError(
-        "invalid_json", "Invalid JSON"
-    )
+    assert parse(
+        {"type": "error", "error": "Invalid JSON", "code": "invalid_json"}
+    ) == ServerErrorEvent("invalid_json", "Invalid JSON")
     assert parse({"type": "session.created", "id": "s", "created": 1}) == ServerOther(
         "session.created"
     )
@@ -105,7 +105,7 @@ def test_mistral_parse_reads_sdk_built_server_messages() -> None:
     )
     detail = mm.RealtimeTranscriptionErrorDetail(message="Invalid model", code=3001)
     error = mm.RealtimeTranscriptionError(error=detail).model_dump(by_alias=True)
-    assert parse(error) == ServerError("3001", "Invalid model")
+    assert parse(error) == ServerErrorEvent("3001", "Invalid model")
     assert parse({"type": "session.updated", "session": {}}) == ServerSessionUpdated({})
     assert parse({"type": "session.created", "session": {}}) == ServerOther("session.created")
 
