@@ -34,15 +34,15 @@ from collections.abc import (
     Iterator,
     Mapping,
 )
-from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import anyio
 
 from voxagent import telemetry
 from voxagent.aio import unwrap_group
 from voxagent.approval import Approval, ApprovalPolicy, resolve_policy
+from voxagent.clock import Clock
 from voxagent.distribution import pip_install
 from voxagent.errors import ConfigurationError, ModelError, SpeakerError, VoxagentError
 from voxagent.events import AssistantMessage, AssistantTextDelta, Event
@@ -73,11 +73,11 @@ from voxagent.turn_state import chat_request
 
 if TYPE_CHECKING:
     import httpx
-    import numpy as np
     from anyio.abc import TaskGroup
 
     from voxagent.audio import AudioSource
     from voxagent.audio.clip import AudioClip
+    from voxagent.audio.ingest import AudioInput
     from voxagent.client.admission import Admission
     from voxagent.conversation import Budget, Conversation
 
@@ -96,7 +96,6 @@ _current_speech: contextvars.ContextVar[SpeechOut | None] = contextvars.ContextV
 )
 
 DepsT = TypeVar("DepsT")
-AudioInput: TypeAlias = "str | Path | bytes | np.ndarray[Any, Any] | AudioClip"
 
 _NO_SERVER_HINT = (
     f"install the managed server with `{pip_install('serve')}`, or point "
@@ -159,7 +158,7 @@ class Agent(Generic[DepsT]):
         max_tool_rounds: int = 8,
         max_audio_items: int = 5,
         conversation: Conversation | None = None,
-        clock: Callable[[], float] = anyio.current_time,
+        clock: Clock = anyio.current_time,
         **deprecated: Any,
     ) -> None:
         if (
@@ -343,7 +342,7 @@ class Agent(Generic[DepsT]):
 
     async def ask(
         self,
-        audio: AudioInput | None = None,
+        audio: AudioInput | AudioClip | None = None,
         text: str | None = None,
         *,
         sample_rate: int | None = None,
@@ -504,7 +503,7 @@ class Agent(Generic[DepsT]):
         elif self.voice.speaker is not None:
             await telemetry.speak(self.voice.speaker, text)
 
-    async def _prepare(self, audio: AudioInput, sample_rate: int | None) -> AudioClip:
+    async def _prepare(self, audio: AudioInput | AudioClip, sample_rate: int | None) -> AudioClip:
         from voxagent.audio.clip import AudioClip
         from voxagent.audio.ingest import check_clip, read_clip
 

@@ -34,6 +34,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from voxagent.approval import Denied
 from voxagent.captions import CaptionTap, PendingTranscript
+from voxagent.clock import Clock
 from voxagent.errors import VoxagentError
 from voxagent.events import (
     AssistantTextDelta,
@@ -137,7 +138,7 @@ class ListenOptions:
     endpointing: EndpointerSettings | None = None
     barge_in: Literal["cancel", "queue"] = "cancel"
     confirm_timeout: float = 30.0
-    clock: Callable[[], float] = anyio.current_time
+    clock: Clock = anyio.current_time
     speaker: Callable[[str], Awaitable[None]] | None = None
     live_transcriber: LiveTranscriber | None = None
     speculate: bool = True

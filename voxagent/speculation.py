@@ -27,6 +27,7 @@ from pydantic_core import to_jsonable_python
 
 from voxagent.aio import closing_stream
 from voxagent.client.types import ChatResponse, StreamItem, ToolCall, ToolCallReady
+from voxagent.clock import Clock
 from voxagent.tools import ToolRegistry, ToolResult
 from voxagent.tools.registry import Runnable
 
@@ -120,7 +121,7 @@ class Speculation:
         run_tool: RunTool,
         results: ReadOnlyResults,
         tools: TaskGroup,
-        clock: Callable[[], float],
+        clock: Clock,
     ) -> None:
         self.client = client
         self.messages = messages

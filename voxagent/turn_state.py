@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from voxagent.client.types import ChatResponse, ToolCall, Usage
+from voxagent.clock import Clock
 from voxagent.results import ToolCallRecord
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ class TurnEnv:
     deps: Any
     approval: Approval
     max_tool_rounds: int = 8
-    clock: Callable[[], float] = anyio.current_time
+    clock: Clock = anyio.current_time
     prefetch_transcripts: Callable[[], None] | None = None
     slow_tool_after: float | None = None
     slow_tool_notice: str = ""

@@ -7,7 +7,7 @@ import dataclasses
 import functools
 import os
 import ssl
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import aclosing, asynccontextmanager, contextmanager
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -29,6 +29,7 @@ from voxagent.client.retry import RetryPolicy
 from voxagent.client.sse import SSEDecoder, StreamAssembler
 from voxagent.client.transport import Transport
 from voxagent.client.types import ChatResponse, ModelInfo, StreamDone, StreamItem
+from voxagent.clock import Clock, Sleep
 from voxagent.errors import (
     ConfigurationError,
     ModelError,
@@ -103,8 +104,8 @@ class ModelClient:
         http_client: httpx.AsyncClient | None = None,
         timeout: httpx.Timeout | float | None = None,
         retry: RetryPolicy | None = None,
-        sleep: Callable[[float], Awaitable[Any]] = anyio.sleep,
-        clock: Callable[[], float] = anyio.current_time,
+        sleep: Sleep = anyio.sleep,
+        clock: Clock = anyio.current_time,
         max_response_bytes: int = 16 * 1024 * 1024,
         max_answer_chars: int = MAX_ANSWER_CHARS,
         admission: Admission | None = None,
