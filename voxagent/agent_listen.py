@@ -17,17 +17,13 @@ import anyio
 from voxagent.aio import unwrap_group
 from voxagent.errors import ConfigurationError, VoxagentError
 from voxagent.events import Event
-from voxagent.listening import (
-    ListenOptions,
-    ListenSession,
-    classify_yes_no,
-    event_stream,
-    is_live,
-)
+from voxagent.listen_parts import ListenOptions, event_stream, is_live
+from voxagent.listening import ListenSession
 from voxagent.speculation import ReadOnlyResults, Speculation
 from voxagent.tools import RunContext, Tool, ToolResult
 from voxagent.tools.invoke import tool_host
 from voxagent.turn_state import chat_request
+from voxagent.voice_replies import classify_yes_no
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
