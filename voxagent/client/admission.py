@@ -27,7 +27,7 @@ import anyio.lowlevel
 from voxagent.clock import Clock
 from voxagent.errors import ConfigurationError
 
-__all__ = ["Admission"]
+__all__ = ["Admission", "admitted"]
 
 
 class Admission:
@@ -113,3 +113,13 @@ class Admission:
             f"Admission(max_in_flight={self.max_in_flight}, in_flight={self._in_flight}, "
             f"waiting={len(self._waiters)})"
         )
+
+
+@asynccontextmanager
+async def admitted(admission: Admission | None) -> AsyncIterator[float | None]:
+    """Hold a slot of `admission` for the block; yields the seconds waited (None: no limit)."""
+    if admission is None:
+        yield None
+        return
+    async with admission.slot() as waited:
+        yield waited

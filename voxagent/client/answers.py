@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from voxagent.client.errors import server_message
-from voxagent.client.types import ChatResponse, ToolCall, Usage
+from voxagent.client.types import ChatResponse, ModelInfo, ToolCall, Usage
 from voxagent.errors import ProtocolError, ServerError
 from voxagent.jsonsafe import loads_bounded
 
@@ -253,3 +253,21 @@ def _whole_call(raw: Any, path: str, url: str, max_chars: int) -> ToolCall:
     if len(arguments) > max_chars:
         raise answer_too_long(url, f"arguments for tool call {name[:64]!r}", max_chars)
     return ToolCall(optional_str(raw, "id", url, path) or "", name, arguments)
+
+
+def parse_models(data: Any, url: str) -> list[ModelInfo]:
+    """Read a `/v1/models` answer: each model's id and context length (None when not given).
+
+    Raises:
+        ProtocolError: the answer is not a model list.
+    """
+    entries = data.get("data") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise ProtocolError(f"{url} did not return a model list")
+    models = []
+    for entry in entries:
+        if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+            length = entry.get("max_model_len")
+            known = type(length) is int and length > 0
+            models.append(ModelInfo(entry["id"], length if known else None))
+    return models

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import functools
 import os
-import ssl
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
-from contextlib import aclosing, asynccontextmanager, contextmanager
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from types import TracebackType
 from typing import Any, Literal, Self
-from urllib.parse import urlsplit
 
 import anyio
 import anyio.lowlevel
@@ -19,42 +16,30 @@ import httpx
 
 from voxagent import telemetry
 from voxagent.audio.clip import AudioClip
-from voxagent.client.admission import Admission
-from voxagent.client.answers import MAX_ANSWER_CHARS, decode_json, parse_chat
+from voxagent.client.admission import Admission, admitted
+from voxagent.client.answers import MAX_ANSWER_CHARS, decode_json, parse_chat, parse_models
 from voxagent.client.body import encode_body
-from voxagent.client.dialects import MISTRAL, VLLM, Dialect, detect_dialect
+from voxagent.client.dialects import Dialect
+from voxagent.client.endpoints import checked_base_url, choose_model, pick_dialect, tool_names
 from voxagent.client.errors import Redactor, public_url
 from voxagent.client.request import chat_body, session_headers
 from voxagent.client.retry import RetryPolicy
-from voxagent.client.sse import SSEDecoder, StreamAssembler
+from voxagent.client.sse import StreamAssembler
+from voxagent.client.stream_reader import read_events
+from voxagent.client.timeouts import deadline_timeout, http_timeouts, tls_context
+from voxagent.client.transcription import transcription_form, transcription_text
 from voxagent.client.transport import Transport
 from voxagent.client.types import ChatResponse, ModelInfo, StreamDone, StreamItem
 from voxagent.clock import Clock, Sleep
 from voxagent.errors import (
     ConfigurationError,
     ModelError,
-    ModelNotFoundError,
-    ProtocolError,
-    VoxagentError,
 )
 from voxagent.settings import ModelSettings
 
 __all__ = ["ModelClient"]
 
-_DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=120.0, pool=10.0)
-_DEFAULT_TOTAL = 300.0
 _DEFAULT_SETTINGS = ModelSettings()
-
-
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    # Loading the CA bundle costs ~20 ms of CPU; httpx would do it again for every client it
-    # creates. One verified context per process, built the way httpx builds it (certifi, or
-    # SSL_CERT_FILE / SSL_CERT_DIR), keeps opening an Agent cheap.
-    return httpx.create_ssl_context()
-
-
-_MIME = {"wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "mp3": "audio/mpeg"}
 
 
 class ModelClient:
@@ -112,22 +97,12 @@ class ModelClient:
     ) -> None:
         self.admission = admission
         self._redact = Redactor.for_connection(base_url, api_key)
-        try:
-            full_url = _normalise(base_url)
-            # Parsed now: a bad URL is a configuration error, not a crash later (a port out of
-            # range even escapes httpx as an ExceptionGroup from the connect).
-            httpx.URL(full_url)
-            _ = urlsplit(full_url).port  # raises ValueError when out of range
-        except (ValueError, httpx.InvalidURL) as exc:
-            raise ConfigurationError(
-                f"invalid base URL {public_url(base_url)!r}: {self._redact(str(exc))}",
-                hint='give the API root, for example "http://127.0.0.1:8000/v1"',
-            ) from None
+        full_url = checked_base_url(base_url, self._redact)
         # Requests go to the URL without its userinfo (sent as a header instead), so httpx's
         # own log lines and every message built from a request URL carry no password.
         self.base_url = public_url(full_url)
         self.max_answer_chars = max_answer_chars
-        self.dialect = _pick_dialect(dialect, self.base_url)
+        self.dialect = pick_dialect(dialect, self.base_url)
         self.model = model
         if api_key is None and self.dialect.api_key_env:
             api_key = os.environ.get(self.dialect.api_key_env) or None
@@ -141,24 +116,14 @@ class ModelClient:
         if basic is not None:
             # What httpx did with userinfo in the URL: Basic auth, in place of a bearer key.
             self._headers = {**self._headers, "Authorization": basic}
-        if isinstance(timeout, int | float) and not timeout > 0:  # NaN fails the test too
-            raise ConfigurationError(
-                f"timeout must be a positive number of seconds, not {timeout!r}",
-                hint="pass None for the defaults (whole request 300 s)",
-            )
         if max_answer_chars < 1:
             raise ConfigurationError(
                 f"max_answer_chars must be at least 1, not {max_answer_chars!r}",
                 hint=f"the default is {MAX_ANSWER_CHARS}",
             )
-        if isinstance(timeout, int | float):
-            http_timeout: httpx.Timeout = _http_timeout(timeout)
-            self._total: float | None = float(timeout)
-        else:
-            http_timeout = timeout or _DEFAULT_TIMEOUT
-            self._total = _DEFAULT_TOTAL
+        http_timeout, self._total = http_timeouts(timeout)
         self._owns_http = http_client is None
-        http = http_client or httpx.AsyncClient(timeout=http_timeout, verify=_tls_context())
+        http = http_client or httpx.AsyncClient(timeout=http_timeout, verify=tls_context())
         self._request_timeout = http_timeout if http_client is None or timeout is not None else None
         self._transport = Transport(
             http,
@@ -197,23 +162,14 @@ class ModelClient:
 
     async def list_models(self) -> list[ModelInfo]:
         """Return the models the server serves (`GET /v1/models`)."""
-        with self._redacting():
+        with self._redact.guarding():
             deadline = self._transport.deadline(self._total)
             response = await self._transport.send(
                 lambda: self._build("GET", "/models"), deadline=deadline, model=None
             )
             url = str(response.url)
             data = decode_json(await self._transport.read_body(response, deadline), url)
-            entries = data.get("data") if isinstance(data, dict) else None
-            if not isinstance(entries, list):
-                raise ProtocolError(f"{url} did not return a model list")
-            models = []
-            for entry in entries:
-                if isinstance(entry, dict) and isinstance(entry.get("id"), str):
-                    length = entry.get("max_model_len")
-                    known = type(length) is int and length > 0
-                    models.append(ModelInfo(entry["id"], length if known else None))
-            return models
+            return parse_models(data, url)
 
     async def resolve_model(self) -> ModelInfo:
         """Return the model requests will use, with its context length; asks the server once.
@@ -224,22 +180,10 @@ class ModelClient:
         if self._info is not None:
             return self._info
         models = await self.list_models()
-        if self.model is None:
-            if not models:
-                raise ProtocolError(f"{self.base_url}/models lists no models")
-            self._info = models[0]
-            self.model = models[0].id
-            return self._info
-        for info in models:
-            if info.id == self.model:
-                self._info = info
-                return info
-        raise self._redact.error(
-            ModelNotFoundError(
-                f"{self.base_url} does not serve model {self.model!r}",
-                hint=f"the server serves: {', '.join(m.id for m in models) or 'nothing'}",
-            )
-        )
+        with self._redact.guarding():
+            self._info = choose_model(models, self.model, self.base_url)
+        self.model = self._info.id
+        return self._info
 
     async def chat(
         self,
@@ -266,7 +210,7 @@ class ModelClient:
         headers = session_headers(session)
         settings = settings or _DEFAULT_SETTINGS
         body = await self._chat_body(messages, stream=False, tools=tools, settings=settings)
-        async with self._admitted() as waited, self._redacting_async():
+        async with admitted(self.admission) as waited, self._redact.guarding_async():
             with telemetry.model_request(self, body) as request:
                 response, deadline = await self._post_chat(body, headers, settings.timeout)
                 url = str(response.url)
@@ -295,47 +239,23 @@ class ModelClient:
         headers = session_headers(session)
         settings = settings or _DEFAULT_SETTINGS
         body = await self._chat_body(messages, stream=True, tools=tools, settings=settings)
-        async with self._admitted() as waited:
-            with self._redacting(), telemetry.model_request(self, body) as request:
+        async with admitted(self.admission) as waited:
+            with self._redact.guarding(), telemetry.model_request(self, body) as request:
                 response, deadline = await self._post_chat(body, headers, settings.timeout)
                 url = str(response.url)
-                decoder = SSEDecoder()
                 assembler = StreamAssembler(
                     max_text_chars=self.max_answer_chars,
                     max_argument_chars=self.max_answer_chars,
                     source=url,
-                    tool_names=_tool_names(tools),
+                    tool_names=tool_names(tools),
                 )
-                done = False
                 try:
-                    async with aclosing(self._transport.iter_bytes(response, deadline)) as chunks:
-                        async for part in chunks:
-                            payloads = decoder.feed(part)
-                            if not payloads:
-                                # A part of blank lines or keep-alive comments: nothing to hand
-                                # on, so nothing else would let the event loop run other tasks.
-                                await anyio.lowlevel.checkpoint()
-                            for payload in payloads:
-                                if done:
-                                    continue
-                                if payload.strip() == "[DONE]":
-                                    done = True
-                                    continue
-                                for item in assembler.feed(decode_json(payload, url)):
-                                    yield item
-                        for payload in decoder.close():
-                            if payload.strip() == "[DONE]":
-                                done = True
-                            elif not done:
-                                for item in assembler.feed(decode_json(payload, url)):
-                                    yield item
+                    chunks = self._transport.iter_bytes(response, deadline)
+                    async with aclosing(read_events(chunks, assembler, url)) as events:
+                        async for item in events:
+                            yield item
                 finally:
                     await response.aclose()
-                if not done and assembler.finish_reason is None:
-                    raise ProtocolError(
-                        f"{url} ended the stream before it finished (no finish_reason, no [DONE])",
-                        hint="the server or a proxy cut the connection; the turn was not completed",
-                    )
                 items, result = assembler.finish()
                 request.done(result)
             for item in items:
@@ -364,7 +284,7 @@ class ModelClient:
             model: The transcription model; default: the dialect's (Mistral's API:
                 voxtral-mini-latest), else the chat model.
         """
-        async with self._admitted(), self._redacting_async():
+        async with admitted(self.admission), self._redact.guarding_async():
             return await self._transcribe(clip, language, max_completion_tokens, temperature, model)
 
     async def _transcribe(
@@ -376,12 +296,9 @@ class ModelClient:
         model: str | None,
     ) -> str:
         model = model or self.dialect.transcription_model or await self._model_name()
-        fields = {"model": model, "temperature": str(temperature)}
-        fields.update(self.dialect.transcription_fields(max_completion_tokens))
-        if language:
-            fields["language"] = language
-        mime = _MIME.get(clip.format, "application/octet-stream")
-        files = {"file": (f"audio.{clip.format}", clip.data, mime)}
+        fields, files = transcription_form(
+            self.dialect, clip, model, language, max_completion_tokens, temperature
+        )
         deadline = self._transport.deadline(self._total)
         response = await self._transport.send(
             lambda: self._build("POST", "/audio/transcriptions", data=fields, files=files),
@@ -390,39 +307,7 @@ class ModelClient:
             served=self._served_names,
         )
         raw = await self._transport.read_body(response, deadline)
-        if "json" not in response.headers.get("content-type", "json"):
-            return raw.decode("utf-8", errors="replace").strip()
-        data = decode_json(raw, str(response.url))
-        if not isinstance(data, dict) or not isinstance(data.get("text"), str):
-            raise ProtocolError(f"{response.url} returned no transcription text")
-        return str(data["text"])
-
-    @asynccontextmanager
-    async def _admitted(self) -> AsyncIterator[float | None]:
-        """Hold a slot of the admission limit; yields the seconds waited (None: no limit)."""
-        if self.admission is None:
-            yield None
-            return
-        async with self.admission.slot() as waited:
-            yield waited
-
-    @asynccontextmanager
-    async def _redacting_async(self) -> AsyncIterator[None]:
-        with self._redacting():
-            yield
-
-    @contextmanager
-    def _redacting(self) -> Iterator[None]:
-        """Remove the API key and URL credentials from any error leaving the block.
-
-        Every message built from what the server sent (an echoed header in an error page, a
-        stream error, a non-JSON preview) passes here on its way to the caller.
-        """
-        try:
-            yield
-        except VoxagentError as exc:
-            self._redact.error(exc)
-            raise
+        return transcription_text(raw, response.headers.get("content-type", "json"), response.url)
 
     async def _post_chat(
         self,
@@ -436,7 +321,7 @@ class ModelClient:
         """
         deadline = self._transport.deadline(self._total if deadline_s is None else deadline_s)
         content = encode_body(body)  # once, not once per retry
-        per_request = None if deadline_s is None else _http_timeout(deadline_s)
+        per_request = None if deadline_s is None else deadline_timeout(deadline_s)
         response = await self._transport.send(
             lambda: self._build(
                 "POST",
@@ -502,11 +387,6 @@ class ModelClient:
         return self._transport.http.build_request(method, url, headers=headers, **kwargs)
 
 
-def _http_timeout(seconds: float) -> httpx.Timeout:
-    """httpx's timeouts for a whole-request deadline: connecting gets at most 10 s of it."""
-    return httpx.Timeout(float(seconds), connect=min(10.0, seconds))
-
-
 def _basic_credentials(url: str) -> str | None:
     """The Basic authorization header value for a URL's userinfo, or None without one."""
     parsed = httpx.URL(url)
@@ -514,33 +394,3 @@ def _basic_credentials(url: str) -> str | None:
         return None
     pair = f"{parsed.username}:{parsed.password}".encode()
     return "Basic " + base64.b64encode(pair).decode("ascii")
-
-
-def _normalise(base_url: str) -> str:
-    url = base_url.rstrip("/")
-    if urlsplit(url).path in ("", "/"):
-        url += "/v1"
-    return url
-
-
-def _pick_dialect(dialect: Literal["vllm", "mistral"] | Dialect | None, base_url: str) -> Dialect:
-    if isinstance(dialect, Dialect):
-        return dialect
-    if dialect is None:
-        return detect_dialect(base_url)
-    if dialect == "vllm":
-        return VLLM
-    if dialect == "mistral":
-        return MISTRAL
-    raise ConfigurationError(f"unknown dialect {dialect!r}", hint='use "vllm" or "mistral"')
-
-
-def _tool_names(tools: list[dict[str, Any]] | None) -> frozenset[str]:
-    """The function names a request offers (what a streamed call's name can complete to)."""
-    names: set[str] = set()
-    for spec in tools or ():
-        function = spec.get("function") if isinstance(spec, dict) else None
-        name = function.get("name") if isinstance(function, dict) else None
-        if isinstance(name, str) and name:
-            names.add(name)
-    return frozenset(names)

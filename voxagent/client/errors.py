@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -281,6 +282,25 @@ class Redactor:
                 current.server_message = self(current.server_message)
             current = current.__cause__ or current.__context__
         return exc
+
+    @contextmanager
+    def guarding(self) -> Iterator[None]:
+        """Remove the secrets from any `VoxagentError` leaving the block.
+
+        Every message built from what the server sent (an echoed header in an error page, a
+        stream error, a non-JSON preview) passes here on its way to the caller.
+        """
+        try:
+            yield
+        except VoxagentError as exc:
+            self.error(exc)
+            raise
+
+    @asynccontextmanager
+    async def guarding_async(self) -> AsyncIterator[None]:
+        """`guarding` for an `async with` block."""
+        with self.guarding():
+            yield
 
 
 def redirect_error(
