@@ -130,7 +130,7 @@ def audio_checks(*, mic: bool = False) -> list[Check]:
         )
     except VoxagentError as exc:
         checks.append(Check("microphone", False, exc.message, exc.hint, required=mic))
-    from voxagent.audio.turn_detector import describe_detector  # lazy: numpy
+    from voxagent.audio.segmentation import describe_detector  # lazy: numpy
 
     ok, detail, hint = describe_detector()
     checks.append(Check("turn detector", ok, detail, hint, required=False))

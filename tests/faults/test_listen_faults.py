@@ -33,8 +33,8 @@ from voxagent.events import (
     TurnCancelled,
     TurnCompleted,
 )
+from voxagent.loop.tools import CANCELLED_RESULT
 from voxagent.testing import Reply, ScriptedServer
-from voxagent.turn_tools import CANCELLED_RESULT
 
 from .conftest import assert_next_turn_works, assert_paired, speech
 

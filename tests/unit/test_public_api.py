@@ -152,4 +152,4 @@ def test_mypy_sees_the_lazy_names(tmp_path: Any) -> None:
         text=True,
     )
     assert "error" not in done.stdout, done.stdout
-    assert "voxagent.agent.Agent" in done.stdout
+    assert "voxagent.agent.agent.Agent" in done.stdout

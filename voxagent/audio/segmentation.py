@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Literal
@@ -21,7 +22,7 @@ from voxagent.audio.endpointing import (
 from voxagent.audio.sources import AudioSource, Frame
 from voxagent.audio.turn_detector import TurnDetector, TurnPolicy, default_detector
 from voxagent.audio.vad import Scorer, make_scorer
-from voxagent.errors import ConfigurationError
+from voxagent.errors import AudioError, ConfigurationError
 from voxagent.events import AudioOverflow, SpeechStarted
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "DEFAULT_VAD",
     "PushToTalk",
     "SegmentEvent",
+    "describe_detector",
     "resolve_detector",
     "segment",
     "utterances",
@@ -215,3 +217,22 @@ def _joined(frames: list[Frame], detected_at: float) -> Utterance:
     return Utterance(
         samples, SAMPLE_RATE, frames[0].start, frames[-1].end, frames[0].start, detected_at
     )
+
+
+def describe_detector() -> tuple[bool, str, str | None]:
+    """What `segment()` will use to end turns, for `voxagent doctor`: (ok, detail, hint).
+
+    Not ok only when `$VOXAGENT_TURN_MODEL` names a file that cannot be used.
+    """
+    try:
+        detector = default_detector()
+    except AudioError as exc:
+        return False, exc.message, exc.hint
+    if detector is None:
+        missing = "onnxruntime" if importlib.util.find_spec("onnxruntime") is None else "model"
+        return (
+            True,
+            f"none ({missing} not found): silence decides ({DEFAULT_VAD} VAD)",
+            None,
+        )
+    return True, f"Smart Turn {detector.path} behind the {DEFAULT_TURN_VAD} VAD", None

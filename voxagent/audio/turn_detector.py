@@ -288,24 +288,3 @@ def default_detector() -> SmartTurnDetector | None:
     if path is None or importlib.util.find_spec("onnxruntime") is None:
         return None
     return _load(path.resolve())
-
-
-def describe_detector() -> tuple[bool, str, str | None]:
-    """What `segment()` will use to end turns, for `voxagent doctor`: (ok, detail, hint).
-
-    Not ok only when `$VOXAGENT_TURN_MODEL` names a file that cannot be used.
-    """
-    from voxagent.audio.segmentation import DEFAULT_TURN_VAD, DEFAULT_VAD
-
-    try:
-        detector = default_detector()
-    except AudioError as exc:
-        return False, exc.message, exc.hint
-    if detector is None:
-        missing = "onnxruntime" if importlib.util.find_spec("onnxruntime") is None else "model"
-        return (
-            True,
-            f"none ({missing} not found): silence decides ({DEFAULT_VAD} VAD)",
-            None,
-        )
-    return True, f"Smart Turn {detector.path} behind the {DEFAULT_TURN_VAD} VAD", None

@@ -24,8 +24,8 @@ from voxagent.agent import Agent
 from voxagent.approval import Approval
 from voxagent.errors import ConfigurationError
 from voxagent.events import Event
+from voxagent.loop.state import TurnInput
 from voxagent.results import TurnResult
-from voxagent.turn_state import TurnInput
 from voxagent.web.approvals import ButtonAnswers
 
 __all__ = ["AgentOverrides", "VisitorAgent", "VisitorAgents", "load_app"]

@@ -13,7 +13,7 @@ from hypothesis import given, strategies as st
 from voxagent import Agent, VoiceSettings, tool
 from voxagent.audio import ArraySource
 from voxagent.events import AssistantTextDelta, Event, ToolStillRunning, TurnCancelled
-from voxagent.speech_out import MAX_SENTENCE_CHARS, SentenceSplitter
+from voxagent.live.speech_out import MAX_SENTENCE_CHARS, SentenceSplitter
 from voxagent.testing import Reply, ScriptedModel
 
 from ...faults.conftest import RATE, speech

@@ -91,7 +91,7 @@ def test_mypy_strict_holds_tools_to_the_agents_deps_type(tmp_path: Path) -> None
     notes = [line for line in good.stdout.splitlines() if "Revealed type" in line]
     errors = [line for line in good.stdout.splitlines() if ": error:" in line]
     assert errors == [], good.stdout
-    assert 'Revealed type is "voxagent.agent.Agent[good.Home]"' in notes[0]
+    assert 'Revealed type is "voxagent.agent.agent.Agent[good.Home]"' in notes[0]
     assert 'Revealed type is "voxagent.tools.definition.Tool[good.Garage]"' in notes[1]
     bad = mypy(tmp_path, "bad", BAD)
     assert bad.returncode == 1, bad.stdout

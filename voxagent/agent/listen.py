@@ -1,6 +1,6 @@
 """How an `Agent` runs listen sessions: the host a session sees, and the task that runs one.
 
-A `ListenSession` (voxagent.listening) knows the agent only through `TurnHost`; `AgentHost` is
+A `ListenSession` (voxagent.live.session) knows the agent only through `TurnHost`; `AgentHost` is
 that view of a real agent. `SessionRun` runs a session in the agent's own task group and never
 raises into it: what failed is kept in `failure` and raised by `Agent.listen` itself.
 """
@@ -17,13 +17,13 @@ import anyio
 from voxagent.aio import unwrap_group
 from voxagent.errors import ConfigurationError, VoxagentError
 from voxagent.events import Event
-from voxagent.listen_parts import ListenOptions, event_stream, is_live
-from voxagent.listening import ListenSession
-from voxagent.speculation import ReadOnlyResults, Speculation
+from voxagent.live.parts import ListenOptions, event_stream, is_live
+from voxagent.live.replies import classify_yes_no
+from voxagent.live.session import ListenSession
+from voxagent.loop.speculation import ReadOnlyResults, Speculation
+from voxagent.loop.state import chat_request
 from voxagent.tools import RunContext, Tool, ToolResult
 from voxagent.tools.invoke import tool_host
-from voxagent.turn_state import chat_request
-from voxagent.voice_replies import classify_yes_no
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from voxagent.approval import Approval
     from voxagent.audio import AudioSource
     from voxagent.audio.clip import AudioClip
+    from voxagent.loop.state import TurnInput
     from voxagent.results import TurnResult
-    from voxagent.turn_state import TurnInput
 
 __all__ = ["AgentHost", "SessionRun", "closing_events", "listen_events", "listen_options"]
 

@@ -19,11 +19,11 @@ if TYPE_CHECKING:
     from voxagent.approval import Approval
     from voxagent.audio import EndpointerSettings, TurnDetector, TurnPolicy, Utterance
     from voxagent.audio.clip import AudioClip
-    from voxagent.captions import PendingTranscript
     from voxagent.interfaces import LiveTranscriber
+    from voxagent.live.captions import PendingTranscript
+    from voxagent.loop.speculation import ReadOnlyResults, Speculation
+    from voxagent.loop.state import TurnInput
     from voxagent.results import TurnResult
-    from voxagent.speculation import ReadOnlyResults, Speculation
-    from voxagent.turn_state import TurnInput
 
 __all__ = ["Emit", "ListenOptions", "Queued", "TurnHost", "event_stream", "is_live"]
 

@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     from anyio.abc import TaskGroup
 
     from voxagent.interfaces import ChatModel
+    from voxagent.loop.state import ChatRequest
     from voxagent.tools import Tool
-    from voxagent.turn_state import ChatRequest
 
 __all__ = ["ReadOnlyResults", "Speculation"]
 

@@ -8,8 +8,8 @@
             ...
 
 `ask` runs one turn; `listen` turns utterances from an audio source into turns and streams
-events. Both go through one turn runner (`_run_turn`: the turn lock, the loop in `voxagent.turn`,
-the speaker).
+events. Both go through one turn runner (`voxagent.agent.turns`: the turn lock, the loop in
+`voxagent.loop.turn`, the speaker).
 
 The error contract: what leaves `ask`, `listen` and `async with agent` is a `VoxagentError` (or
 cancellation, or a KeyboardInterrupt/SystemExit a tool let through), never an exception group.
@@ -36,15 +36,18 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 import anyio
 
 from voxagent import telemetry
-from voxagent.agent_listen import closing_events, listen_events
-from voxagent.agent_speech import say_after_current
-from voxagent.agent_turns import agent_turn, callback_emitter, count_user_turns, prepare_clip
+from voxagent.agent.listen import closing_events, listen_events
+from voxagent.agent.model import check_model_object, open_client
+from voxagent.agent.speech import say_after_current
+from voxagent.agent.transcripts import TranscriptPrefetch
+from voxagent.agent.turns import agent_turn, callback_emitter, count_user_turns, prepare_clip
 from voxagent.approval import Approval, ApprovalPolicy
 from voxagent.clock import Clock
+from voxagent.conversation import Budget, Conversation
 from voxagent.errors import ConfigurationError
 from voxagent.events import Event
 from voxagent.interfaces import ChatModel, Transcriber
-from voxagent.model_open import check_model_object, open_client
+from voxagent.loop.turn import TurnInput
 from voxagent.results import TurnResult
 from voxagent.settings import ModelSettings, Speaker, VoiceSettings, upgrade_keywords
 from voxagent.tools import (
@@ -54,8 +57,6 @@ from voxagent.tools import (
     tool as make_tool,
 )
 from voxagent.tools.deps import check_deps
-from voxagent.transcripts import TranscriptPrefetch
-from voxagent.turn import TurnInput
 
 if TYPE_CHECKING:
     import httpx
@@ -64,7 +65,6 @@ if TYPE_CHECKING:
     from voxagent.audio.clip import AudioClip
     from voxagent.audio.ingest import AudioInput
     from voxagent.client.admission import Admission
-    from voxagent.conversation import Budget, Conversation
 
 __all__ = ["Agent", "Speaker", "TurnResult"]
 
@@ -194,8 +194,6 @@ class Agent(Generic[DepsT]):
     def conversation(self) -> Conversation:
         """The conversation so far (save it with `agent.conversation.save(path)`)."""
         if self._conversation is None:
-            from voxagent.conversation import Conversation
-
             self._conversation = Conversation(self.instructions)
         return self._conversation
 
@@ -210,8 +208,6 @@ class Agent(Generic[DepsT]):
         return self._client
 
     async def __aenter__(self) -> Agent[DepsT]:
-        from voxagent.conversation import Budget
-
         telemetry.enabled()  # OpenTelemetry is looked up (and imported) here, not in a turn
         stack = contextlib.AsyncExitStack()
         await stack.__aenter__()
@@ -337,7 +333,7 @@ class Agent(Generic[DepsT]):
         turn_id: int,
         voice: Approval | None,
     ) -> TurnResult:
-        """The one turn runner behind `ask` and `listen` (see `voxagent.agent_turns`)."""
+        """The one turn runner behind `ask` and `listen` (see `voxagent.agent.turns`)."""
         return await agent_turn(self, user, emit, turn_id, voice)
 
     async def _speak_and_wait(self, text: str) -> None:

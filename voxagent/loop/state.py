@@ -15,12 +15,12 @@ from voxagent.results import ToolCallRecord
 if TYPE_CHECKING:
     from voxagent.approval import Approval
     from voxagent.audio.clip import AudioClip
-    from voxagent.captions import PendingTranscript
     from voxagent.conversation import Budget, Conversation
     from voxagent.events import Event
     from voxagent.interfaces import ChatModel
+    from voxagent.live.captions import PendingTranscript
+    from voxagent.loop.speculation import ReadOnlyResults, Speculation
     from voxagent.settings import ModelSettings
-    from voxagent.speculation import ReadOnlyResults, Speculation
     from voxagent.tools import ToolRegistry, ToolResult
 
 __all__ = ["ChatRequest", "Emit", "TurnEnv", "TurnInput", "chat_request"]

@@ -17,6 +17,7 @@ from pydantic_core import to_jsonable_python
 
 from voxagent import telemetry
 from voxagent.approval import ApprovalRequest, Denied, denial_message, format_question
+from voxagent.conversation import UserTurn
 from voxagent.events import (
     AssistantMessage,
     ConfirmationRequested,
@@ -26,13 +27,13 @@ from voxagent.events import (
     ToolCallStarted,
     ToolStillRunning,
 )
+from voxagent.loop.speculation import ReadOnlyResults
+from voxagent.loop.state import Emit, TurnEnv, _Call, _Round, _Stats
 from voxagent.results import ToolCallRecord
-from voxagent.speculation import ReadOnlyResults
 from voxagent.text import clean_text
 from voxagent.tools import RunContext, ToolResult
 from voxagent.tools.invoke import is_async_callable
 from voxagent.tools.registry import Runnable
-from voxagent.turn_state import Emit, TurnEnv, _Call, _Round, _Stats
 
 if TYPE_CHECKING:
     from voxagent.audio.clip import AudioClip
@@ -131,7 +132,7 @@ async def _notice_when_slow(env: TurnEnv, call: ToolCall, emit: Emit, notices: s
     )
     if env.speaker is not None and env.slow_tool_notice:
         try:
-            # Queued with the turn's speech (spoken, and traced, by voxagent.speech_out).
+            # Queued with the turn's speech (spoken, and traced, by voxagent.live.speech_out).
             await env.speaker(env.slow_tool_notice)
         except Exception as exc:  # the notice is a courtesy: never let it break the tool's round
             logger.warning("the speaker failed to say the slow-tool notice: %s", exc)
@@ -227,8 +228,6 @@ async def run_call(
 
 
 def _last_audio(conv: Conversation) -> AudioClip | None:
-    from voxagent.conversation import UserTurn
-
     for turn in reversed(conv.turns):
         if isinstance(turn, UserTurn):
             return turn.audio

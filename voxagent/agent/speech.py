@@ -1,6 +1,6 @@
 """Speech out around a turn: the answer spoken sentence by sentence while it streams.
 
-The speaker's queue (`voxagent.speech_out.SpeechOut`) runs in the turn's own task group, so a
+The speaker's queue (`voxagent.live.speech_out.SpeechOut`) runs in the turn's own task group, so a
 barge-in that cancels the turn stops the speech at once. A spoken question (a confirmation)
 joins the same queue, after what the turn is already saying.
 """
@@ -16,9 +16,9 @@ import anyio
 from voxagent import telemetry
 from voxagent.errors import SpeakerError
 from voxagent.events import AssistantMessage, AssistantTextDelta, Event
+from voxagent.live.speech_out import SpeechOut
 from voxagent.results import TurnResult
 from voxagent.settings import Speaker
-from voxagent.speech_out import SpeechOut
 
 __all__ = ["say_after_current", "spoken_turn"]
 

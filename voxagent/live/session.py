@@ -3,7 +3,7 @@
 One `ListenSession` per `listen` call holds the little state the live loop needs: whether a turn
 is running (and its cancel scope, for barge-in), who waits for the user's spoken yes/no, and the
 live-caption tap. It depends on a `TurnHost` (run one turn, classify a spoken reply), not on the
-whole `Agent`; turns themselves go through the one loop in `voxagent.turn`.
+whole `Agent`; turns themselves go through the one loop in `voxagent.loop.turn`.
 
 The error contract of the live loop: a failed turn (server, protocol, speaker, captions, a bug)
 becomes an `ErrorEvent` and listening goes on; only a failed audio source ends it, with its typed
@@ -32,8 +32,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from voxagent.approval import Denied
-from voxagent.captions import CaptionTap, PendingTranscript
-from voxagent.errors import VoxagentError
+from voxagent.errors import AudioError, VoxagentError
 from voxagent.events import (
     AssistantTextDelta,
     AudioOverflow,
@@ -48,9 +47,10 @@ from voxagent.events import (
     TranscriptDelta,
     TurnCancelled,
 )
-from voxagent.listen_parts import ListenOptions, Queued, TurnHost
-from voxagent.speculation import ReadOnlyResults, Speculation
-from voxagent.turn_state import TurnInput
+from voxagent.live.captions import CaptionTap, PendingTranscript
+from voxagent.live.parts import ListenOptions, Queued, TurnHost
+from voxagent.loop.speculation import ReadOnlyResults, Speculation
+from voxagent.loop.state import TurnInput
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
@@ -154,7 +154,7 @@ class ListenSession:
         push_to_talk: anyio.Event | None,
         scorer: Any,
     ) -> None:
-        from voxagent.audio import segment
+        from voxagent.audio import segment  # lazy: numpy loads when listening starts
 
         frames = self.captions.frames(source) if self.captions is not None else source
         items = segment(
@@ -177,8 +177,6 @@ class ListenSession:
             self.failure = exc
         except Exception as exc:
             # A source is a plug-in point (any async iterator of frames): type its failure.
-            from voxagent.errors import AudioError
-
             logger.error("the audio source failed", exc_info=exc)
             self.failure = AudioError(
                 f"the audio source failed: {type(exc).__name__}: {exc}",
@@ -188,7 +186,7 @@ class ListenSession:
     async def _segments(
         self, items: AsyncIterator[Any], utterances: MemoryObjectSendStream[Queued]
     ) -> None:
-        from voxagent.audio import Utterance, VoicePause, VoiceResume
+        from voxagent.audio import Utterance, VoicePause, VoiceResume  # lazy: numpy
 
         async for item in items:
             match item:

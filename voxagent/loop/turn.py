@@ -28,6 +28,7 @@ import anyio
 from voxagent.aio import closing_stream, unwrap_group
 from voxagent.client.sse import arguments_complete
 from voxagent.client.types import StreamDone, StreamItem, TextDelta, ToolCall, ToolCallReady
+from voxagent.conversation import UserTurn
 from voxagent.errors import ConversationError
 from voxagent.events import (
     AssistantTextDelta,
@@ -37,9 +38,7 @@ from voxagent.events import (
     TurnCompleted,
     TurnStarted,
 )
-from voxagent.results import TurnResult
-from voxagent.text import clean_text
-from voxagent.turn_state import (
+from voxagent.loop.state import (
     Emit,
     TurnEnv,
     TurnInput,
@@ -48,11 +47,13 @@ from voxagent.turn_state import (
     _Stats,
     chat_request,
 )
-from voxagent.turn_tools import record_round, run_call
+from voxagent.loop.tools import record_round, run_call
+from voxagent.results import TurnResult
+from voxagent.text import clean_text
 
 if TYPE_CHECKING:
     from voxagent.conversation import Conversation
-    from voxagent.speculation import Speculation
+    from voxagent.loop.speculation import Speculation
 
 __all__ = ["TurnEnv", "TurnInput", "run_turn"]
 
@@ -213,8 +214,6 @@ def _attach_transcript(conv: Conversation, turn: Any, text: str) -> None:
 
 
 def _transcript_of_last_user(conv: Conversation) -> str | None:
-    from voxagent.conversation import UserTurn
-
     for turn in reversed(conv.turns):
         if isinstance(turn, UserTurn):
             return turn.transcript

@@ -1,7 +1,7 @@
 """The agent's turn runner: one turn at a time, the loop's environment, the user's audio.
 
 `Agent.ask` and a listen session both end in `locked_turn`: the agent's turn lock, the
-environment the loop in `voxagent.turn` needs, and the error contract (only `VoxagentError`s,
+environment the loop in `voxagent.loop.turn` needs, and the error contract (only `VoxagentError`s,
 cancellation and what a tool let through on purpose leave a turn).
 """
 
@@ -12,12 +12,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from voxagent.agent_speech import spoken_turn
+from voxagent.agent.speech import spoken_turn
 from voxagent.approval import resolve_policy
 from voxagent.errors import ConfigurationError, VoxagentError
 from voxagent.events import Event
+from voxagent.loop.turn import TurnEnv, run_turn
 from voxagent.tools.invoke import tool_host
-from voxagent.turn import TurnEnv, run_turn
 
 if TYPE_CHECKING:
     from voxagent.agent import Agent
@@ -26,9 +26,9 @@ if TYPE_CHECKING:
     from voxagent.audio.ingest import AudioInput
     from voxagent.conversation import Conversation
     from voxagent.interfaces import ChatModel
+    from voxagent.live.speech_out import SpeechOut
+    from voxagent.loop.state import TurnInput
     from voxagent.results import TurnResult
-    from voxagent.speech_out import SpeechOut
-    from voxagent.turn_state import TurnInput
 
 __all__ = ["agent_turn", "callback_emitter", "count_user_turns", "locked_turn", "prepare_clip"]
 
@@ -92,7 +92,7 @@ async def agent_turn(
     """One turn of `agent`: lock, loop, and speech out.
 
     With a speaker, the answer is spoken sentence by sentence as it streams (see
-    `voxagent.speech_out`), in the turn's cancel scope: a barge-in stops it at once.
+    `voxagent.live.speech_out`), in the turn's cancel scope: a barge-in stops it at once.
 
     Raises:
         ConfigurationError: the agent is not started, or a tool of its running turn called it.
