@@ -18,7 +18,6 @@ PENDING_SPLIT = {
     "voxagent/agent.py",
     "voxagent/listening.py",
     "voxagent/client/client.py",
-    "voxagent/realtime/transcriber.py",
 }
 
 MAX_LINES = 400
