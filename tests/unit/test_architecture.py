@@ -12,13 +12,6 @@ from types import ModuleType
 
 import pytest
 
-# Modules still over the line limit, being split by the lead. Remove each one once it is split;
-# the test fails for any other module over the limit, and for an entry here that is no longer over.
-PENDING_SPLIT = {
-    "voxagent/client/sse.py",
-    "voxagent/realtime/transcriber.py",
-}
-
 MAX_LINES = 400
 
 # The layers below the agent: they must not know the agent's modules, not even for type hints.
@@ -102,9 +95,7 @@ def test_no_module_is_over_the_line_limit(import_graph: ModuleType) -> None:
         for path in import_graph.module_files(ROOT).values()
     }
     oversized = {path: n for path, n in sizes.items() if n > MAX_LINES}
-    assert {p: n for p, n in oversized.items() if p not in PENDING_SPLIT} == {}
-    done = sorted(p for p in PENDING_SPLIT if sizes.get(p, 0) <= MAX_LINES)
-    assert done == [], f"split (or gone): remove {done} from PENDING_SPLIT"
+    assert oversized == {}
 
 
 def test_lower_layers_never_import_the_agent(import_graph: ModuleType) -> None:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from voxagent.audio.clip import AudioClip
+from voxagent.client.auth import bearer_headers
 
 __all__ = ["MISTRAL", "VLLM", "Dialect", "detect_dialect"]
 
@@ -54,9 +55,7 @@ class Dialect:
 
     def headers(self, api_key: str | None) -> dict[str, str]:
         """Return the HTTP headers every request carries (Bearer auth when a key is set)."""
-        if api_key:
-            return {"Authorization": f"Bearer {api_key}"}
-        return {}
+        return bearer_headers(api_key)
 
     def tool_choice(self, choice: str) -> str | dict[str, Any]:
         """Return the wire value for `choice`: "auto", "none", "required", or a tool's name."""

@@ -1,4 +1,5 @@
-"""When and how long the client waits before trying a request again."""
+"""When and how long to wait before trying again: the HTTP client's requests and the realtime
+transcriber's websocket (re)opens share this one backoff."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ class RetryPolicy:
     """Exponential backoff with full jitter, for failures that happened before any answer arrived.
 
     The client retries connection failures and the statuses in `retry_statuses`; it never retries
-    once a response body has been read (a stream may already have produced tool calls).
+    once a response body has been read (a stream may already have produced tool calls). The
+    realtime transcriber uses one without jitter for its websocket reopens (`retry_statuses` and
+    `max_retry_after` do not apply there).
 
     Attributes:
         max_attempts: Total tries, the first included (1 disables retries).
@@ -27,6 +30,8 @@ class RetryPolicy:
         max_retry_after: The cap on a server's Retry-After, in seconds; a longer wait gives up
             instead of sleeping (the caller gets the error at once).
         rng: The random source for jitter (inject a seeded one for reproducible tests).
+        jitter: Whether a backoff is drawn uniformly below its ceiling (True: spreads the
+            retries of many clients) or is the ceiling itself (False: a fixed schedule).
     """
 
     max_attempts: int = 3
@@ -35,6 +40,7 @@ class RetryPolicy:
     retry_statuses: frozenset[int] = frozenset({429, 502, 503, 504})
     max_retry_after: float = 60.0
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+    jitter: bool = True
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -58,8 +64,20 @@ class RetryPolicy:
             if retry_after > self.max_retry_after:
                 return None
             return max(0.0, retry_after)
-        ceiling = min(self.max_delay, self.base_delay * 2 ** (retry_number - 1))
-        return self.rng.uniform(0.0, ceiling)
+        return self.delay(retry_number)
+
+    def delay(self, retry_number: int) -> float:
+        """Return the policy's own wait before retry `retry_number` (1 for the first retry).
+
+        `base_delay * 2 ** (retry_number - 1)`, capped at `max_delay`, then jittered (uniform
+        between 0 and that) unless `jitter` is False.
+        """
+        try:
+            grown = self.base_delay * 2.0 ** (retry_number - 1)
+        except OverflowError:  # thousands of retries: the cap has long been reached
+            grown = math.inf if self.base_delay else 0.0
+        ceiling = min(self.max_delay, grown)
+        return self.rng.uniform(0.0, ceiling) if self.jitter else ceiling
 
 
 def parse_retry_after(

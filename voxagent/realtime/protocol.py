@@ -1,7 +1,8 @@
 """The two realtime transcription wire protocols: vLLM's `/v1/realtime` and Mistral's hosted one.
 
 A protocol only builds client messages and classifies server messages; the connection, the
-reconnects and the back-pressure live in `voxagent.realtime.transcriber`, shared by both.
+reconnects and the back-pressure live in `voxagent.realtime.transcriber` (and its connector,
+handshake and connection modules), shared by both.
 
 vLLM (Voxtral Mini 4B Realtime): `session.update {model}` once per connection, then per utterance
 `input_audio_buffer.commit` (starts generation), `input_audio_buffer.append {audio}` repeated and

@@ -14,32 +14,26 @@ back-pressure reaches the source), a sender turns queued audio into append messa
 turns server messages into items of a bounded per-connection stream that `transcribe` consumes.
 A dropped socket is reopened (bounded attempts) and the utterance's audio replayed from the start,
 so the server's transcript stays whole; deltas already yielded are not repeated.
+
+Opening the socket with retries lives in `voxagent.realtime.connector` (the HTTP client's
+`RetryPolicy` and bearer header), the session handshake in `voxagent.realtime.handshake`, the
+three tasks in `voxagent.realtime.connection`, and `print_live_captions` (re-exported here) in
+`voxagent.realtime.live_captions`.
 """
 
 from __future__ import annotations
 
-import logging
-import re
-import sys
-from collections.abc import (
-    AsyncGenerator,
-    AsyncIterable,
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Sequence,
-)
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Sequence
 from contextlib import AsyncExitStack, aclosing
 from types import TracebackType
-from typing import Any, TextIO
+from typing import Any
 
 import anyio
 import anyio.abc
 from websockets.asyncio.client import connect as ws_connect
-from websockets.exceptions import WebSocketException
 
-from voxagent.client.errors import REDACTED, Redactor, public_url
-from voxagent.clock import Clock
+from voxagent.client.errors import Redactor
+from voxagent.clock import Clock, Sleep
 from voxagent.errors import ConfigurationError, ServerUnavailableError, VoxagentError
 from voxagent.events import TranscriptDelta, TranscriptFinal
 from voxagent.realtime.audio import RealtimeTimings, RealtimeUtterance
@@ -50,12 +44,11 @@ from voxagent.realtime.connection import (
     FinalSent,
     Item,
     WebSocketLike,
-    close_connection,
     pump,
-    read_messages,
     send_audio,
-    send_json,
 )
+from voxagent.realtime.connector import ConnectFn, Connector, reconnect_policy
+from voxagent.realtime.live_captions import print_live_captions
 from voxagent.realtime.protocol import (
     MISTRAL_REALTIME,
     VLLM_REALTIME,
@@ -85,30 +78,8 @@ RealtimeEvent = TranscriptDelta | TranscriptFinal
 """What `RealtimeTranscriber.transcribe` yields."""
 
 
-ConnectFn = Callable[..., Awaitable[WebSocketLike]]
-
-
 class _DroppedError(Exception):
     pass
-
-
-# websockets logs every handshake header at DEBUG, credentials included.
-_AUTH_HEADER = re.compile(r"^([<>] (?:proxy-)?authorization: ).*$", re.IGNORECASE | re.DOTALL)
-
-
-class _RedactingLogger(logging.LoggerAdapter[logging.Logger]):
-    """The websockets client's logger, minus authorization headers and known secrets."""
-
-    def __init__(self, logger: logging.Logger, redact: Redactor) -> None:
-        super().__init__(logger, {})
-        self._redact = redact
-
-    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
-        if not self.isEnabledFor(level):
-            return
-        text = str(msg) % args if args else str(msg)
-        text = _AUTH_HEADER.sub(rf"\g<1>{REDACTED}", text)
-        self.logger.log(level, "%s", self._redact(text), **kwargs)
 
 
 class RealtimeTranscriber:
@@ -131,6 +102,7 @@ class RealtimeTranscriber:
         open_timeout: Seconds to open the socket and get `session.created`.
         done_timeout: Seconds to wait for the final transcript after the final commit.
         clock: Returns the current time in seconds (for `last_timings`).
+        sleep: Waits between reconnect attempts (`anyio.sleep`; inject one so tests do not wait).
     """
 
     def __init__(
@@ -148,45 +120,51 @@ class RealtimeTranscriber:
         open_timeout: float = 10.0,
         done_timeout: float = 30.0,
         clock: Clock = anyio.current_time,
+        sleep: Sleep = anyio.sleep,
     ) -> None:
-        self._connect_url = protocol.url(base_url, model)
-        self.url = public_url(self._connect_url)
-        """The websocket URL, as messages show it (without credentials)."""
+        connect_url = protocol.url(base_url, model)
         self.model = model
         self.protocol = protocol
-        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._redact = Redactor.for_connection(self._connect_url, api_key)
-        self._connect_fn = connect
-        self._connect_options: dict[str, Any] = {}
-        if connect is ws_connect:
-            # Only websockets' own connect takes a logger; an injected one keeps its signature.
-            logger = logging.getLogger("websockets.client")
-            self._connect_options["logger"] = _RedactingLogger(logger, self._redact)
-        self._max_reconnects = max_reconnects
-        self._reconnect_delay = reconnect_delay
+        self._redact = Redactor.for_connection(connect_url, api_key)
+        self._retry = reconnect_policy(max_reconnects, reconnect_delay)
+        self._sleep = sleep
+        self._connector = Connector(
+            connect_url,
+            model,
+            protocol,
+            api_key=api_key,
+            redact=self._redact,
+            connect=connect,
+            retry=self._retry,
+            open_timeout=open_timeout,
+            sleep=sleep,
+        )
+        self.url = self._connector.url
+        """The websocket URL, as messages show it (without credentials)."""
         self._queue_frames = send_queue_frames
         self._replay_bytes = int(replay_seconds * 32_000)
-        self._open_timeout = open_timeout
         self._done_timeout = done_timeout
         self._clock = clock
         self._stack: AsyncExitStack | None = None
         self._tg: anyio.abc.TaskGroup | None = None
-        self._conn: Connection | None = None
         self._busy = False
         self.last_timings: RealtimeTimings | None = None
         """Timings of the last completed utterance."""
-        self.connections_opened = 0
-        """Websockets opened so far (reconnects included)."""
         self.last_turns: list[ServerTurn] = []
         """Server-side turn detection events of the last utterance (Mistral's API with
         `turn_detection`), in order."""
 
+    @property
+    def connections_opened(self) -> int:
+        """Websockets opened so far (reconnects included)."""
+        return self._connector.opened
+
     async def __aenter__(self) -> RealtimeTranscriber:
         stack = AsyncExitStack()
-        self._tg = await stack.enter_async_context(anyio.create_task_group())
+        self._tg = tg = await stack.enter_async_context(anyio.create_task_group())
         stack.push_async_callback(self._shutdown)
         try:
-            await self._open_with_retries()
+            await self._connector.open(tg)
         except BaseException as exc:
             await self._close_stack(stack)
             if isinstance(exc, VoxagentError):
@@ -212,7 +190,7 @@ class RealtimeTranscriber:
         self._tg = None
 
     async def _shutdown(self) -> None:
-        await self._drop_connection()
+        await self._connector.drop()
         if self._tg is not None:
             self._tg.cancel_scope.cancel()
 
@@ -244,7 +222,8 @@ class RealtimeTranscriber:
             raise
 
     async def _transcribe(self, source: AsyncIterable[Any]) -> AsyncGenerator[RealtimeEvent, None]:
-        if self._tg is None:
+        tg = self._tg
+        if tg is None:
             raise ConfigurationError(
                 "RealtimeTranscriber used outside `async with`",
                 hint="Write `async with RealtimeTranscriber(...) as rt:` around the calls.",
@@ -259,16 +238,14 @@ class RealtimeTranscriber:
         utt = RealtimeUtterance(self._replay_bytes)
         queue_in, queue_out = anyio.create_memory_object_stream[bytes](self._queue_frames)
         pump_scope = anyio.CancelScope()
-        self._tg.start_soon(pump, source, queue_in, utt, pump_scope)
+        tg.start_soon(pump, source, queue_in, utt, pump_scope)
         finished = False
         reconnects = 0
         try:
             while True:
-                conn = await self._ensure_connection()
+                conn = await self._connector.ensure(tg)
                 sender = anyio.CancelScope()
-                self._tg.start_soon(
-                    send_audio, conn, self.protocol, queue_out, utt, self._clock, sender
-                )
+                tg.start_soon(send_audio, conn, self.protocol, queue_out, utt, self._clock, sender)
                 try:
                     async with aclosing(self._events(conn, utt)) as events:
                         async for event in events:
@@ -279,8 +256,8 @@ class RealtimeTranscriber:
                     break
                 except _DroppedError as exc:
                     reconnects += 1
-                    await self._drop_connection()
-                    if reconnects > self._max_reconnects:
+                    await self._connector.drop()
+                    if reconnects >= self._retry.max_attempts:
                         raise ServerUnavailableError(
                             f"realtime websocket {self.url} dropped {reconnects} times "
                             f"in one utterance ({exc})",
@@ -294,7 +271,7 @@ class RealtimeTranscriber:
                             hint="Raise replay_seconds, or end utterances sooner.",
                         ) from None
                     utt.restart()
-                    await anyio.sleep(self._backoff(reconnects))
+                    await self._sleep(self._retry.delay(reconnects))
                 finally:
                     sender.cancel()
         finally:
@@ -303,7 +280,7 @@ class RealtimeTranscriber:
             if not finished or not self.protocol.reuses_connection:
                 # The server may still be generating for this utterance: start clean next time.
                 with anyio.CancelScope(shield=True):
-                    await self._drop_connection()
+                    await self._connector.drop()
             self._busy = False
 
     async def transcribe_text(self, source: AsyncIterable[Any]) -> str:
@@ -353,82 +330,6 @@ class RealtimeTranscriber:
                 case Failed(error=error):
                     raise error
 
-    async def _ensure_connection(self) -> Connection:
-        if self._conn is None:
-            await self._open_with_retries()
-        assert self._conn is not None  # set by _open_with_retries or it raised
-        return self._conn
-
-    async def _open_with_retries(self) -> None:
-        attempt = 0
-        while True:
-            try:
-                self._conn = await self._open()
-                return
-            except (WebSocketException, OSError, TimeoutError) as exc:
-                attempt += 1
-                if attempt > self._max_reconnects:
-                    raise ServerUnavailableError(
-                        f"cannot open realtime websocket {self.url}: "
-                        f"{str(exc) or type(exc).__name__}",
-                        hint="Is the server running and serving a Voxtral Realtime model? "
-                        "Check base_url and the server's log.",
-                    ) from None
-                await anyio.sleep(self._backoff(attempt))
-
-    async def _open(self) -> Connection:
-        assert self._tg is not None  # only called inside `async with`
-        with anyio.fail_after(self._open_timeout):
-            ws = await self._connect_fn(
-                self._connect_url,
-                additional_headers=self._headers,
-                open_timeout=self._open_timeout,
-                **self._connect_options,
-            )
-            self.connections_opened += 1
-            inbox, items = anyio.create_memory_object_stream[Item](64)
-            reader = anyio.CancelScope()
-            self._tg.start_soon(read_messages, ws, self.protocol, inbox.clone(), reader)
-            conn = Connection(ws, items, inbox, reader)
-            try:
-                # The server greets with session.created, which the reader swallows; anything it
-                # reports instead (an error, a drop) comes out here.
-                await send_json(ws, self.protocol.session_messages(self.model))
-                if self.protocol.confirms_session:
-                    await _session_confirmed(conn)
-            except BaseException:
-                await close_connection(conn)
-                raise
-        return conn
-
-    async def _drop_connection(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            await close_connection(conn)
-
-    def _backoff(self, attempt: int) -> float:
-        return min(2.0, self._reconnect_delay * 2.0 ** (attempt - 1))
-
-
-async def _session_confirmed(conn: Connection) -> None:
-    """Wait for `session.updated` (Mistral's API locks the settings at the first audio chunk)."""
-    while True:
-        try:
-            item = await conn.items.receive()
-        except anyio.EndOfStream:
-            item = Dropped("connection closed")
-        match item:
-            case ServerSessionUpdated():
-                return
-            case ServerErrorEvent(code=code, message=message):
-                raise realtime_error(code, message)
-            case Dropped(reason=reason):
-                raise WebSocketException(reason)  # retried like a failed open
-            case Failed(error=error):
-                raise error
-            case _:
-                continue  # turn events cannot come before audio; nothing else is waited for
-
 
 MISTRAL_REALTIME_MODEL = "voxtral-mini-transcribe-realtime-3"
 """Mistral's hosted realtime model (Voxtral Mini Transcribe Realtime 3, since 2026-10-20)."""
@@ -465,22 +366,3 @@ def mistral_realtime_transcriber(
         context_bias=tuple(context_bias) if context_bias is not None else None,
     )
     return RealtimeTranscriber(base_url, model, protocol=protocol, api_key=api_key, **options)
-
-
-async def print_live_captions(
-    source: AsyncIterable[Any], transcriber: RealtimeTranscriber, out: TextIO = sys.stdout
-) -> str:
-    """Print one utterance's captions to `out` as they arrive; return the final transcript.
-
-    Deltas are written on one line as they come, and the line ends when the utterance does.
-    """
-    text = ""
-    async for event in transcriber.transcribe(source):
-        if isinstance(event, TranscriptDelta):
-            out.write(event.text)
-            out.flush()
-        else:
-            text = event.text
-    out.write("\n")
-    out.flush()
-    return text

@@ -117,6 +117,17 @@ def test_backoff_is_full_jitter_under_a_growing_cap() -> None:
         RetryPolicy(max_attempts=0)
 
 
+def test_backoff_without_jitter_is_the_cap_itself_and_never_overflows() -> None:
+    """The realtime schedule (jitter=False), and a policy retried thousands of times."""
+    fixed = RetryPolicy(base_delay=0.25, max_delay=1.5, jitter=False)
+    assert [fixed.backoff(n) for n in (1, 2, 3, 4)] == [0.25, 0.5, 1.0, 1.5]
+    assert fixed.backoff(2, retry_after=3.0) == 3.0  # the server's word still wins
+    assert fixed.delay(5000) == 1.5  # 2.0 ** 4999 overflows a float: the cap, not a crash
+    assert RetryPolicy(base_delay=0.0, jitter=False).delay(5000) == 0.0
+    jittered = RetryPolicy(base_delay=1, max_delay=4, rng=random.Random(3))
+    assert 0.0 <= jittered.delay(5000) <= 4.0
+
+
 def test_server_message_shapes() -> None:
     assert server_message(b'{"error": {"message": "new", "code": 400}}') == "new"
     assert server_message(b'{"object": "error", "message": "old"}') == "old"
