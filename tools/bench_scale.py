@@ -105,13 +105,14 @@ def table(runs: list[dict[str, Any]]) -> str:
                 continue
             lag = median([r["lag_p99"] for r in mine])
             ratio = f"{lag / median(base):.2f}" if base else "-"
-            wait = median([r["admission_p50"] or 0.0 for r in mine])
+            waits = [r["admission_p50"] for r in mine if r["admission_p50"] is not None]
+            wait = f"{median(waits) * 1e3:.0f} ms" if waits else "-"
             lines.append(
                 f"| {size} | {variant} | **{lag * 1e3:.1f} ms** | "
                 f"**{median([r['rss_per_session'] for r in mine]) / 1e6:.2f} MB** | "
                 f"{median([r['throughput'] for r in mine]):.0f} | "
                 f"{median([r['p50'] for r in mine]) * 1e3:.0f} / "
-                f"{median([r['p99'] for r in mine]) * 1e3:.0f} ms | {wait * 1e3:.0f} ms | "
+                f"{median([r['p99'] for r in mine]) * 1e3:.0f} ms | {wait} | "
                 f"{sum(r['errors'] for r in mine)} | {ratio} | {len(mine)} |"
             )
     return "\n".join(lines)
