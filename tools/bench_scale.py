@@ -9,7 +9,9 @@ and repetition, each in a fresh process, the variants' order rotated from one re
 next so background load hits them alike. Prints a Markdown table of medians over repetitions,
 with each variant's ratio to `shared` (what voxagent did before `Admission`). With `--base`,
 variant `today` is the base checkout's own code and benchmark (its `tools/bench/scale.py`, its
-`voxagent`), run in the same rotation.
+`voxagent`), run in the same rotation; `today+admission` is the base's code and benchmark in
+its `admission` variant (so a change to this checkout is compared with admission on both
+sides). Each run's line on stderr carries the load average when it ended.
 """
 
 from __future__ import annotations
@@ -27,13 +29,16 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent / "bench"))
 from common import median, run_worker  # after the path
 
-VARIANTS = ("today", "shared", "admission", "aiohttp", "aiohttp+admission")
+VARIANTS = ("today", "today+admission", "shared", "admission", "aiohttp", "aiohttp+admission")
 
 
-def _base_worker(base: Path, size: int) -> Any:
-    """The base checkout's own measurement 6 (its code, its benchmark)."""
+def _base_worker(base: Path, size: int, variant: str) -> Any:
+    """The base checkout's own measurement 6 (its code, its benchmark, the variant named)."""
+    argv = [sys.executable, str(base / "tools" / "bench" / "scale.py"), str(size)]
+    if variant == "today+admission":
+        argv.append("admission")
     out = subprocess.run(
-        [sys.executable, str(base / "tools" / "bench" / "scale.py"), str(size)],
+        argv,
         capture_output=True,
         text=True,
         cwd=base,
@@ -44,7 +49,9 @@ def _base_worker(base: Path, size: int) -> Any:
     if out.returncode != 0:
         raise RuntimeError(f"base scale.py {size} failed:\n{out.stderr[-3000:]}")
     figures = json.loads(out.stdout.strip().splitlines()[-1])
-    return {**figures, "variant": "today", "admission_p50": None}
+    if variant == "today":
+        figures["admission_p50"] = None
+    return {**figures, "variant": variant}
 
 
 def measure(
@@ -56,23 +63,25 @@ def measure(
 ) -> list[dict[str, Any]]:
     """Every run's figures, in the order they ran."""
     os.environ["VOXAGENT_BENCH_ADMIT"] = str(admit)
-    variants = tuple(v for v in only if v != "today" or base is not None)
+    variants = tuple(v for v in only if not v.startswith("today") or base is not None)
     runs: list[dict[str, Any]] = []
     for size in sizes:
         for rep in range(reps[size]):
             order = variants[rep % len(variants) :] + variants[: rep % len(variants)]
             for variant in order:
-                if variant == "today":
+                if variant.startswith("today"):
                     assert base is not None
-                    figures = _base_worker(base, size)
+                    figures = _base_worker(base, size, variant)
                 else:
                     figures = run_worker("scale", str(size), variant, timeout=900)
                 figures["rep"] = rep
+                figures["load"] = os.getloadavg()[0]
                 runs.append(figures)
                 print(
                     f"N={size} {variant:18} lag p99 {figures['lag_p99'] * 1e3:7.1f} ms, "
                     f"RSS {figures['rss_per_session'] / 1e6:.2f} MB/session, "
-                    f"{figures['throughput']:.0f} turns/s, errors {figures['errors']}",
+                    f"{figures['throughput']:.0f} turns/s, errors {figures['errors']}, "
+                    f"load {figures['load']:.1f}",
                     file=sys.stderr,
                     flush=True,
                 )
@@ -96,13 +105,14 @@ def table(runs: list[dict[str, Any]]) -> str:
                 continue
             lag = median([r["lag_p99"] for r in mine])
             ratio = f"{lag / median(base):.2f}" if base else "-"
-            wait = median([r["admission_p50"] or 0.0 for r in mine])
+            waits = [r["admission_p50"] for r in mine if r["admission_p50"] is not None]
+            wait = f"{median(waits) * 1e3:.0f} ms" if waits else "-"
             lines.append(
                 f"| {size} | {variant} | **{lag * 1e3:.1f} ms** | "
                 f"**{median([r['rss_per_session'] for r in mine]) / 1e6:.2f} MB** | "
                 f"{median([r['throughput'] for r in mine]):.0f} | "
                 f"{median([r['p50'] for r in mine]) * 1e3:.0f} / "
-                f"{median([r['p99'] for r in mine]) * 1e3:.0f} ms | {wait * 1e3:.0f} ms | "
+                f"{median([r['p99'] for r in mine]) * 1e3:.0f} ms | {wait} | "
                 f"{sum(r['errors'] for r in mine)} | {ratio} | {len(mine)} |"
             )
     return "\n".join(lines)
@@ -121,6 +131,7 @@ def main() -> int:
     counts = [int(r) for r in args.reps.split(",")]
     reps = {size: counts[min(i, len(counts) - 1)] for i, size in enumerate(sizes)}
     started = time.time()
+    load_start = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     only = tuple(v for v in args.variants.split(",") if v in VARIANTS)
     runs = measure(sizes, reps, args.admit, args.base.resolve() if args.base else None, only)
     if args.json:
@@ -129,7 +140,8 @@ def main() -> int:
     print(
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}, "
         f"{(time.time() - started) / 60:.1f} min, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, Admission({args.admit}), load average at the end {load}\n"
+        f"{platform.python_version()}, Admission({args.admit}), load average at the start "
+        f"{load_start}, at the end {load}\n"
     )
     print(table(runs))
     return 0

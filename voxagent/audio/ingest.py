@@ -223,8 +223,13 @@ def clip_from_samples(samples: npt.ArrayLike, sample_rate: int) -> AudioClip:
 
 
 def _encode(samples: npt.ArrayLike, sample_rate: int) -> AudioClip:
+    return AudioClip(*_encode_wav(samples, sample_rate))
+
+
+def _encode_wav(samples: npt.ArrayLike, sample_rate: int) -> tuple[bytes, str, float]:
     # `samples` is 1-D or (frames, channels) here: decoded files are, and user arrays went
-    # through to_frames_channels.
+    # through to_frames_channels. Returns the WAV, its format name and its length, not a clip:
+    # a clip base64-encodes its file at once, wasted when the caller keeps the original file.
     mono = to_mono(to_float32(samples))
     if mono.size == 0:
         raise AudioError("the audio is empty (0 samples)", hint="pass at least some samples")
@@ -236,7 +241,7 @@ def _encode(samples: npt.ArrayLike, sample_rate: int) -> AudioClip:
             " sample at 16 kHz",
             hint="pass longer audio, and check sample_rate",
         )
-    return AudioClip(encode_wav(audio16k), "wav", audio16k.size / SAMPLE_RATE)
+    return encode_wav(audio16k), "wav", audio16k.size / SAMPLE_RATE
 
 
 def _check_size(size: int, max_bytes: int, *, source: str) -> None:
@@ -318,12 +323,12 @@ def _clip_from_bytes(data: bytes, *, source: str, max_seconds: float) -> AudioCl
         raise AudioError(f"{source}: the audio has no samples", hint="record or pass longer audio")
     check_finite(samples)
     try:
-        clip = _encode(samples, check_sample_rate(rate))
+        wav, wav_format, duration_s = _encode_wav(samples, check_sample_rate(rate))
     except AudioError as exc:
         raise AudioError(f"{source}: {exc.message}", hint=exc.hint) from exc
-    if fmt in _PASS_THROUGH and samples.shape[1] == 1 and len(data) < len(clip.data):
+    if fmt in _PASS_THROUGH and samples.shape[1] == 1 and len(data) < len(wav):
         return AudioClip(data, fmt, samples.shape[0] / rate)
-    return clip
+    return AudioClip(wav, wav_format, duration_s)
 
 
 def _check_header_duration(data: bytes, max_seconds: float, *, source: str) -> None:

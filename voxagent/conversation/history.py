@@ -120,7 +120,7 @@ class Conversation:
         """
         text = clean_text(text) if text else None
         transcript = clean_text(transcript) if transcript else None
-        if audio is not None and (not audio.data or audio.duration_s <= 0):
+        if audio is not None and (not audio.nbytes or audio.duration_s <= 0):
             raise ConversationError(
                 f"Cannot add an empty audio clip ({audio!r})",
                 hint="Record or load some sound before adding a spoken turn.",
