@@ -58,5 +58,16 @@ a warm-up, so background load hits them alike.
 
 {results}
 """
-    notes = NOTES.read_text() if NOTES.exists() else ""
-    DOC.write_text(head + ("\n" + notes if notes else ""))
+    DOC.write_text(head + "\n" + _sections_after_results())
+
+
+def _sections_after_results() -> str:
+    """What follows the results table: the document's own sections when it has them (other
+    benchmarks write theirs there, by hand or by their own command), else the notes."""
+    if DOC.exists():
+        text = DOC.read_text()
+        results = text.find("\n## Results\n")
+        after = text.find("\n## ", results + 1) if results >= 0 else -1
+        if after >= 0:
+            return text[after + 1 :]
+    return NOTES.read_text() if NOTES.exists() else ""

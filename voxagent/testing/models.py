@@ -246,6 +246,8 @@ class FunctionModel:
             answer = self.function(ScriptedRequest(body, "chat", _CHAT))
             if inspect.isawaitable(answer):
                 answer = await answer
+        except _Unscripted as exc:  # not the test's function failing: the script ran out
+            raise self._refuse(body, 500, str(exc), kind="unscripted") from None
         except Exception as exc:
             message = f"the model function raised {type(exc).__name__}: {exc}"
             raise self._refuse(
@@ -321,26 +323,6 @@ class ScriptedModel(FunctionModel):
             return item
         answer = item(request)
         return await answer if inspect.isawaitable(answer) else answer
-
-    async def _answer(
-        self,
-        messages: list[dict[str, Any]],
-        tools: list[dict[str, Any]] | None,
-        settings: ModelSettings,
-        session: str | None,
-        *,
-        stream: bool,
-    ) -> tuple[dict[str, Any], Reply, int]:
-        try:
-            return await super()._answer(messages, tools, settings, session, stream=stream)
-        except ModelError as exc:
-            last = self.errors[-1] if self.errors else None
-            if last is not None and isinstance(last.exception, _Unscripted):
-                # Not the test's function failing: the script ran out (as the server says).
-                self.errors[-1] = Rejection(
-                    _CHAT, 500, str(last.exception), last.body, kind="unscripted"
-                )
-            raise exc
 
 
 class _Unscripted(Exception):
