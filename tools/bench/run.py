@@ -47,7 +47,10 @@ def _endpointing(quick: bool) -> list[Row]:
 
 
 def _pipeline(quick: bool) -> list[Row]:
-    return audio.pipeline_rows(*anyio.run(audio.measure_pipeline, 1.0 if quick else 10.0))
+    minutes = 1.0 if quick else 10.0
+    alone = anyio.run(audio.measure_pipeline, minutes)
+    with_model = anyio.run(audio.measure_pipeline, minutes, "auto")
+    return audio.pipeline_rows(*alone, with_model=with_model)
 
 
 def _scale(quick: bool) -> list[Row]:
