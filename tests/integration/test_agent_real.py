@@ -103,7 +103,9 @@ def _audio_parts(body: dict[str, Any]) -> int:
     )
 
 
-def _agent(server: Any, app: ModuleType, recorder: Recorder, **options: Any) -> Agent[Any]:
+def _agent(
+    server: Any, app: ModuleType, recorder: Recorder, *, stream: bool = True, **options: Any
+) -> Agent[Any]:
     return Agent(
         model=server.model,
         base_url=server.base_url,
@@ -111,10 +113,7 @@ def _agent(server: Any, app: ModuleType, recorder: Recorder, **options: Any) -> 
         instructions="You are the voice assistant of a flat. Use the tools to act.",
         deps=app.Home(),
         http_client=recorder.http,
-        settings=ModelSettings(
-            temperature=0.0,
-            max_tokens=64,
-        ),
+        settings=ModelSettings(temperature=0.0, max_tokens=64, stream=stream),
         **options,
     )
 

@@ -117,11 +117,14 @@ async def test_named_tool_choice_round_trip(vllm_chat_server: Any) -> None:
 
 
 async def _collect(
-    client: ModelClient, messages: list[dict[str, Any]], **options: Any
+    client: ModelClient,
+    messages: list[dict[str, Any]],
+    tools: list[dict[str, Any]] | None = None,
+    **settings: Any,
 ) -> list[StreamItem]:
     items: list[StreamItem] = []
     async for item in client.stream_chat(
-        messages, settings=ModelSettings(temperature=0.0), **options
+        messages, tools=tools, settings=ModelSettings(temperature=0.0, **settings)
     ):
         items.append(item)
     return items
