@@ -29,7 +29,15 @@ if TYPE_CHECKING:
     from voxagent.audio.turn_detector import TurnDetector, TurnPolicy
     from voxagent.interfaces import LiveTranscriber
 
-__all__ = ["ModelSettings", "Speaker", "VoiceSettings", "upgrade_keywords"]
+__all__ = [
+    "ModelSettings",
+    "OldAttributes",
+    "Speaker",
+    "VoiceSettings",
+    "get_old_attribute",
+    "set_old_attribute",
+    "upgrade_keywords",
+]
 
 Speaker: TypeAlias = Callable[[str], Awaitable[None]]
 
@@ -217,3 +225,57 @@ def upgrade_keywords(
         model.replace(**changes["settings"]) if changes["settings"] else model,
         talk.replace(**changes["voice"]) if changes["voice"] else talk,
     )
+
+
+def get_old_attribute(owner: object, name: str) -> Any:
+    """An agent's 0.1 attribute (`agent.speaker`, ...) read from its group, with a warning.
+
+    Raises:
+        AttributeError: `name` was never an attribute of the agent.
+    """
+    place = _DEPRECATED.get(name)
+    if place is None:
+        raise AttributeError(f"{type(owner).__name__!r} object has no attribute {name!r}")
+    group, field_name = place
+    _warn_attribute(name, group, field_name)
+    return getattr(getattr(owner, group), field_name)
+
+
+def set_old_attribute(owner: object, name: str, value: Any) -> bool:
+    """Set an agent's 0.1 attribute in its group (with a warning); False for any other name.
+
+    Without this, `agent.speaker = ...` would make a new attribute nothing reads.
+    """
+    place = _DEPRECATED.get(name)
+    if place is None:
+        return False
+    group, field_name = place
+    _warn_attribute(name, group, field_name)
+    object.__setattr__(owner, group, getattr(owner, group).replace(**{field_name: value}))
+    return True
+
+
+def _warn_attribute(name: str, group: str, field_name: str) -> None:
+    warnings.warn(
+        f"agent.{name} is deprecated: use agent.{group}.{field_name} "
+        f"(agent.{group} = agent.{group}.replace({field_name}=...) to change it)",
+        DeprecationWarning,
+        stacklevel=4,
+    )
+
+
+class OldAttributes:
+    """The agent's 0.1 attributes (`agent.speaker`, `agent.request_timeout`, ...) for one
+    release: read from and written to `agent.settings` / `agent.voice`, each with a warning.
+    Only at run time: type checkers flag the old names."""
+
+    __slots__ = ()
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            return get_old_attribute(self, name)
+
+        def __setattr__(self, name: str, value: Any) -> None:
+            if not set_old_attribute(self, name, value):
+                super().__setattr__(name, value)

@@ -49,7 +49,7 @@ from voxagent.events import Event
 from voxagent.interfaces import ChatModel, Transcriber
 from voxagent.loop.turn import TurnInput
 from voxagent.results import TurnResult
-from voxagent.settings import ModelSettings, Speaker, VoiceSettings, upgrade_keywords
+from voxagent.settings import ModelSettings, OldAttributes, Speaker, VoiceSettings, upgrade_keywords
 from voxagent.tools import (
     Tool,
     ToolFunction,
@@ -73,7 +73,7 @@ logger = logging.getLogger("voxagent.agent")
 DepsT = TypeVar("DepsT")
 
 
-class Agent(Generic[DepsT]):
+class Agent(OldAttributes, Generic[DepsT]):
     """A voice agent on a Voxtral model.
 
     Args:

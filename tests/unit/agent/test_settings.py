@@ -125,3 +125,22 @@ async def test_a_model_given_as_an_object_is_used_as_it_is() -> None:
     sent = model.requests[0]
     assert (sent["temperature"], sent["seed"], sent["max_tokens"]) == (0.0, 5, 32)
     assert "tool_choice" not in sent  # no tools: no tool choice either
+
+
+def test_the_01_attributes_read_and_write_their_group_with_a_warning() -> None:
+    async def speaker(text: str) -> None:
+        return None
+
+    agent = Agent(base_url="http://127.0.0.1:1/v1")
+    with pytest.warns(DeprecationWarning, match=r"agent\.voice\.speaker"):
+        agent.speaker = speaker  # type: ignore[attr-defined]
+    assert agent.voice.speaker is speaker  # not a stray attribute nothing reads
+    with pytest.warns(DeprecationWarning, match=r"agent\.settings\.timeout"):
+        agent.request_timeout = 5.0  # type: ignore[attr-defined]
+    assert agent.settings.timeout == 5.0
+    with pytest.warns(DeprecationWarning):
+        assert agent.barge_in == "cancel"  # type: ignore[attr-defined]
+    with pytest.raises(AttributeError, match="nope"):
+        agent.nope  # type: ignore[attr-defined]  # noqa: B018
+    agent.custom = 1  # type: ignore[attr-defined]  # other attributes behave as always
+    assert agent.custom == 1  # type: ignore[attr-defined]
