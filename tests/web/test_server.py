@@ -22,7 +22,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from voxagent import Agent, RunContext, events as ev, tool
+from voxagent import Agent, RunContext, VoiceSettings, events as ev, tool
 from voxagent.audio.convert import float_to_pcm16
 from voxagent.errors import ConfigurationError
 from voxagent.testing import Reply, ScriptedServer
@@ -103,6 +103,11 @@ async def web_server(
                 tools=[set_light, unlock_door],
                 deps=Home(),
                 instructions=f"You are assistant {len(made)}.",
+                # Silence decides: "Front ... center" pauses 0.36 s between its words, where the
+                # turn model may end the turn, and whether that half turn has acted before the
+                # user goes on is a race. These tests are about the web app (end of turn has
+                # its own tests), so each spoken command here is one turn.
+                voice=VoiceSettings(turn_detector=None),
             )
         )
         made.append(agent)
