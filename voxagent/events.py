@@ -242,10 +242,20 @@ class ConfirmationRequested:
 
 @dataclass(frozen=True, slots=True)
 class TurnCancelled:
-    """A turn was cut short (barge-in or cancellation); the conversation stays valid."""
+    """A turn was cut short (barge-in or cancellation); the conversation stays valid.
+
+    Attributes:
+        turn_id: The turn's id.
+        reason: Why ("barge-in").
+        continued: True when the user went on speaking before the turn had said or done
+            anything (no text, no tool with side effects, no question): the turn was taken
+            back from the conversation and its audio opens the next turn, so the model hears
+            the whole utterance at once.
+    """
 
     turn_id: int
     reason: str
+    continued: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from voxagent.aio import unwrap_group
+from voxagent.conversation import UserTurn
 from voxagent.errors import ConfigurationError, VoxagentError
 from voxagent.events import Event
 from voxagent.live.parts import ListenOptions, event_stream, is_live
@@ -117,6 +118,21 @@ class AgentHost:
 
     async def classify_reply(self, question: str, clip: AudioClip) -> bool:
         return await classify_yes_no(self._agent.client, question, clip)
+
+    def read_only(self, tool: str) -> bool:
+        found = self._agent.registry.get(tool)
+        return found is not None and found.read_only
+
+    def withdraw(self, clip: AudioClip) -> bool:
+        agent = self._agent
+        users = [turn for turn in agent.conversation.turns if isinstance(turn, UserTurn)]
+        mine = next((turn for turn in reversed(users) if turn.audio is clip), None)
+        if mine is None:
+            return True  # cancelled before it was recorded
+        if users[-1] is not mine or agent._turn_lock.locked():
+            return False  # another turn (an ask() from elsewhere) came after it, or runs now
+        agent.conversation.withdraw(mine)
+        return True
 
     def speculate(
         self, clip: AudioClip, *, at: float, results: ReadOnlyResults, tools: TaskGroup

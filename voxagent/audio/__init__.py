@@ -28,6 +28,7 @@ _EXPORTS: dict[str, str] = {
     "VoicePause": "voxagent.audio.voice_events",
     "VoiceResume": "voxagent.audio.voice_events",
     "VoiceStart": "voxagent.audio.voice_events",
+    "join_utterances": "voxagent.audio.voice_events",
     "AudioInput": "voxagent.audio.ingest",
     "check_clip": "voxagent.audio.ingest",
     "MAX_INPUT_BYTES": "voxagent.audio.ingest",
@@ -124,5 +125,6 @@ if TYPE_CHECKING:
         VoicePause as VoicePause,
         VoiceResume as VoiceResume,
         VoiceStart as VoiceStart,
+        join_utterances as join_utterances,
     )
     from voxagent.clock import Clock as Clock

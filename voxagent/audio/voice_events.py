@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 from voxagent.audio.clip import AudioClip
 from voxagent.audio.convert import Float32Array
 
-__all__ = ["Utterance", "VoiceEnd", "VoicePause", "VoiceResume", "VoiceStart"]
+__all__ = ["Utterance", "VoiceEnd", "VoicePause", "VoiceResume", "VoiceStart", "join_utterances"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -54,6 +56,24 @@ class Utterance:
         return (
             f"Utterance(start={self.start:.3f}, end={self.end:.3f}, duration={self.duration:.2f})"
         )
+
+
+def join_utterances(first: Utterance, then: Utterance, *, max_gap_s: float = 1.0) -> Utterance:
+    """One utterance holding `first`, the pause after it, and `then` (which came later).
+
+    For a turn taken back because the user went on speaking: the model hears the whole thing
+    as said. The audio between the two was not kept, so the pause is silence, at most
+    `max_gap_s` long (a longer wait carries no meaning for the model); audio the two share
+    (pre-roll of `then` over the post-roll of `first`) is kept once.
+    """
+    rate = first.sample_rate
+    first_from = first.start if first.audio_start is None else first.audio_start
+    then_from = then.start if then.audio_start is None else then.audio_start
+    first_to = first_from + first.samples.size / rate
+    overlap = round(max(0.0, first_to - then_from) * rate)
+    gap = np.zeros(round(min(max(0.0, then_from - first_to), max_gap_s) * rate), np.float32)
+    samples = np.concatenate((first.samples, gap, then.samples[overlap:])).astype(np.float32)
+    return Utterance(samples, rate, first.start, then.end, first_from, then.detected_at)
 
 
 @dataclass(frozen=True, slots=True)

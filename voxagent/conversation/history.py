@@ -27,12 +27,7 @@ from voxagent.conversation.storage import (
     snapshot_from_dict,
     snapshot_to_dict,
 )
-from voxagent.conversation.turns import (
-    AssistantTurn,
-    ToolResultTurn,
-    Turn,
-    UserTurn,
-)
+from voxagent.conversation.turns import AssistantTurn, ToolResultTurn, Turn, UserTurn
 from voxagent.errors import ConversationError
 from voxagent.text import clean_text
 
@@ -150,17 +145,10 @@ class Conversation:
             server_id = clean_text(call.id)
             call_id = self._calls.store(server_id)
             id_map.setdefault(server_id, call_id)
-            stored.append(
-                dataclasses.replace(
-                    call,
-                    id=call_id,
-                    name=clean_text(call.name),
-                    arguments=clean_text(call.arguments),
-                )
-            )
-        turn = AssistantTurn(
-            clean_text(text) if text else None, tuple(stored), self._clock(), id_map
-        )
+            cleaned = {"name": clean_text(call.name), "arguments": clean_text(call.arguments)}
+            stored.append(dataclasses.replace(call, id=call_id, **cleaned))
+        text = clean_text(text) if text else None
+        turn = AssistantTurn(text, tuple(stored), self._clock(), id_map)
         self._append(turn)
         return turn
 
@@ -229,6 +217,27 @@ class Conversation:
             "Cannot set a transcript: the turn is not part of this conversation",
             hint="Pass a UserTurn returned by this conversation's add_user.",
         )
+
+    def withdraw(self, turn: UserTurn) -> None:
+        """Take back a user turn and every turn after it, as if it had not been added yet.
+
+        For a turn the user went on speaking over before the agent did anything with it: the
+        next turn carries its audio. What compaction settled stays settled.
+
+        Raises:
+            ConversationError: The turn is not part of this conversation.
+        """
+        index = next((i for i, kept in enumerate(self._turns) if kept is turn), None)
+        if index is None:
+            raise ConversationError(
+                "Cannot withdraw a turn that is not part of this conversation",
+                hint="Pass a UserTurn returned by this conversation's add_user.",
+            )
+        kept, floor = self._turns[:index], self._requests.floor
+        self._turns, self._calls, self._requests = [], CallIds(), Requests()
+        for earlier in kept:
+            self._replay(earlier)
+        self._requests.floor = floor
 
     def render(
         self,

@@ -44,6 +44,7 @@ class PendingTranscript:
         self.text: str | None = None
         self.done = anyio.Event()
         self._listeners: list[Callable[[str], None]] = []
+        self._settled: list[Callable[[], None]] = []
 
     def resolve(self, text: str | None) -> None:
         """Set the final text (None: no transcript) and call whoever waits for it; once."""
@@ -52,9 +53,34 @@ class PendingTranscript:
         self.text = text or None
         self.done.set()
         listeners, self._listeners = self._listeners, []
+        settled, self._settled = self._settled, []
         if self.text is not None:
             for listener in listeners:
                 listener(self.text)
+        for callback in settled:
+            callback()
+
+    @classmethod
+    def joined(
+        cls, first: PendingTranscript | None, then: PendingTranscript | None
+    ) -> PendingTranscript | None:
+        """The transcript of two utterances heard as one turn (`join_utterances`): both texts,
+        once both are final; None when either has no live transcript (half a text would pass
+        for the whole turn's)."""
+        if first is None or then is None:
+            return None
+        both = cls()
+
+        def settle() -> None:
+            if first.done.is_set() and then.done.is_set():
+                both.resolve(" ".join(text.strip() for text in (first.text, then.text) if text))
+
+        for part in (first, then):
+            if part.done.is_set():
+                settle()
+            else:
+                part._settled.append(settle)
+        return both
 
     def then(self, listener: Callable[[str], None]) -> None:
         """Call `listener(text)` when the transcript arrives (at once if it already has)."""

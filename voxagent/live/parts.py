@@ -67,6 +67,19 @@ class TurnHost(Protocol):
         """Whether a spoken reply to `question` means yes."""
         ...
 
+    def read_only(self, tool: str) -> bool:
+        """Whether `tool` is declared free of side effects (`@tool(read_only=True)`)."""
+        ...
+
+    def withdraw(self, clip: AudioClip) -> bool:
+        """Take back the turn recorded with `clip` and what followed it (its answer, its tool
+        rounds), when it is the conversation's latest user turn and no turn is running.
+
+        Returns:
+            Whether the conversation no longer holds it (True too when it was never recorded).
+        """
+        ...
+
     def speculate(
         self, clip: AudioClip, *, at: float, results: ReadOnlyResults, tools: TaskGroup
     ) -> Speculation | None:

@@ -48,6 +48,8 @@ from voxagent.events import (
     TurnCancelled,
 )
 from voxagent.live.captions import CaptionTap, PendingTranscript
+from voxagent.live.confirm import ask_by_voice
+from voxagent.live.continuation import Carry, TurnWatch
 from voxagent.live.parts import ListenOptions, Queued, TurnHost
 from voxagent.loop.speculation import ReadOnlyResults, Speculation
 from voxagent.loop.state import TurnInput
@@ -105,8 +107,11 @@ class ListenSession:
         self._asking = anyio.Lock()
         self._waiting = 0  # utterances handed to the turn runner and not yet answered
         self._changed = anyio.Event()  # set (and replaced) when busy or the reply slot changes
+        max_s = options.endpointing.max_utterance_s if options.endpointing is not None else 30.0
+        self._carry = Carry(max_s)  # a turn taken back, continued by the next utterance
 
-    def _notify(self) -> None:
+    def notify(self) -> None:
+        """Wake whoever waits for `busy` or the reply slot to change."""
         self._changed.set()
         self._changed = anyio.Event()
 
@@ -196,6 +201,7 @@ class ListenSession:
                     if self.captions is not None:
                         self._pending = self.captions.start()
                     if barging and self.options.barge_in == "cancel" and self.turn_scope:
+                        self._carry.barged_in()
                         self.turn_scope.cancel()
                 case VoicePause(utterance=paused, probability=probability):
                     await self.emit(SpeechPaused(at=paused.end, probability=probability))
@@ -204,10 +210,11 @@ class ListenSession:
                     await self.emit(SpeechResumed(at=at))
                     await self._discard("speech resumed")
                 case Utterance():
-                    await self.emit(SpeechEnded(at=item.end, duration=item.duration))
                     pending, self._pending = self._pending, None
                     if self.captions is not None:
                         self.captions.stop()
+                    item, pending, _ = await self._carry.take(item, pending)
+                    await self.emit(SpeechEnded(at=item.end, duration=item.duration))
                     speculation = self._speculation
                     if speculation is not None and speculation[0].at != item.end:
                         await self._discard("the audio changed")
@@ -237,10 +244,11 @@ class ListenSession:
             or self.reply_slot is not None
             or self._speculation is not None
             or self._group is None
+            or self._carry.unsettled  # the audio of this turn is not known yet
         ):
             return
         try:
-            clip = await anyio.to_thread.run_sync(paused.to_clip)
+            clip = await anyio.to_thread.run_sync(self._carry.joined(paused).to_clip)
             speculation = self.host.speculate(
                 clip, at=paused.end, results=self._results, tools=self._group
             )
@@ -310,11 +318,12 @@ class ListenSession:
         async with utterances:
             async for queued in utterances:
                 turn_id = self.host.new_turn_id()
+                watch = TurnWatch(self.emit, self.host.read_only)
                 with anyio.CancelScope() as scope:
                     self.turn_scope = scope
                     self.busy = True
                     try:
-                        await self._one_turn(queued, turn_id)
+                        await self._one_turn(queued, turn_id, watch)
                     except (KeyboardInterrupt, SystemExit) as exc:
                         # A tool let the interruption through: the conversation is recorded;
                         # stop listening and let `listen` raise it as itself.
@@ -325,16 +334,36 @@ class ListenSession:
                         self.busy = False
                         self.turn_scope = None
                         self._waiting -= 1
-                        self._notify()
-                if scope.cancelled_caught:
-                    await self.emit(TurnCancelled(turn_id=turn_id, reason="barge-in"))
+                        self.notify()
+                if not scope.cancelled_caught:
+                    self._carry.settle(None, None)  # a barge-in came as the turn was ending
+                    continue
+                continued = self._take_back(queued, watch)
+                await self.emit(
+                    TurnCancelled(turn_id=turn_id, reason="barge-in", continued=continued)
+                )
 
-    async def _one_turn(self, queued: Queued, turn_id: int) -> None:
+    def _take_back(self, queued: Queued, watch: TurnWatch) -> bool:
+        """After a barge-in: withdraw the turn and carry its audio on, when it had not acted.
+
+        Synchronous, so the next utterance (which waits for this) sees the outcome at once.
+        """
+        carried = (
+            not watch.acted
+            and not self._waiting  # nothing else waits to be answered first
+            and self._carry.wants(queued.utterance)
+            and (watch.clip is None or self.host.withdraw(watch.clip))
+        )
+        self._carry.settle(queued.utterance if carried else None, queued.transcript)
+        return carried
+
+    async def _one_turn(self, queued: Queued, turn_id: int, watch: TurnWatch) -> None:
         utterance = queued.utterance
         clock = self.options.clock
         started = clock()
         try:
             clip = queued.clip or await anyio.to_thread.run_sync(utterance.to_clip)
+            watch.clip = clip
             timings = {"queued": started - queued.at, "prepare": clock() - started}
             if utterance.detected_at is not None:
                 # Stream seconds the endpointer waited after speech ended before deciding.
@@ -345,7 +374,7 @@ class ListenSession:
                 timings=timings,
                 speculation=queued.speculation,
             )
-            await self.host.run_turn(user, self.emit, turn_id=turn_id, voice=self.voice_approval)
+            await self.host.run_turn(user, watch.emit, turn_id=turn_id, voice=self.voice_approval)
         except VoxagentError as exc:
             await self.emit(ErrorEvent.from_exception(exc))
         except Exception as exc:
@@ -363,36 +392,4 @@ class ListenSession:
         One question at a time: parallel calls that need approval wait for each other.
         """
         async with self._asking:
-            return await self._ask_by_voice(request)
-
-    async def _ask_by_voice(self, request: ApprovalRequest) -> bool | Denied:
-        # The turn loop has announced the question (ConfirmationRequested); ask it aloud.
-        send, receive = anyio.create_memory_object_stream["Utterance"](max_buffer_size=1)
-        self.reply_slot = send
-        self._notify()
-        try:
-            speaker = self.options.speaker
-            if speaker is not None:
-                try:
-                    await speaker(request.question)  # the agent's speech queue (traced there)
-                except Exception as exc:  # the question is also in the event: keep waiting
-                    logger.warning("the speaker failed to ask for approval: %s", exc)
-                    await self.emit(ErrorEvent.from_exception(exc, prefix="the speaker failed"))
-            with anyio.move_on_after(self.options.confirm_timeout):
-                reply = await receive.receive()
-                # One reply per question: whatever is said next is a turn of its own.
-                self.reply_slot = None
-                clip = await anyio.to_thread.run_sync(reply.to_clip)
-                try:
-                    return await self.host.classify_reply(request.question, clip)
-                except VoxagentError as exc:
-                    # Unclear is no: the tool does not run, and the user is told why.
-                    await self.emit(
-                        ErrorEvent.from_exception(exc, prefix="could not understand the reply")
-                    )
-                    return Denied("the spoken reply could not be understood")
-            return Denied(f"no spoken reply came within {self.options.confirm_timeout:g} s")
-        finally:
-            self.reply_slot = None
-            send.close()
-            receive.close()
+            return await ask_by_voice(self, request)

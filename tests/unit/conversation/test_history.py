@@ -138,3 +138,48 @@ def test_set_transcript_replaces_the_turn_and_accepts_stale_references(
     assert stored.audio == turn.audio
     with pytest.raises(ConversationError):
         Conversation().set_transcript(turn, "x")
+
+
+def test_withdraw_takes_back_a_turn_and_its_rounds_as_if_never_added(
+    clip: Callable[..., AudioClip], encode: Callable[..., int]
+) -> None:
+    from voxagent.client.dialects import VLLM
+    from voxagent.conversation import Budget
+
+    budget = Budget(max_audio_items=2)
+    conv = Conversation("be brief")
+    for seed in range(3):  # three spoken turns: compaction has settled the oldest
+        conv.add_user(audio=clip(1.0, seed), transcript=f"turn {seed}")
+        conv.add_assistant(f"answer {seed}")
+    after = clip(1.0, 11)  # what the user says next
+    before = conv.render_next(VLLM, audio=after, budget=budget)
+    kept = conv.turns
+    # A turn with a tool round, taken back: the user went on speaking.
+    taken = conv.add_user(audio=clip(1.0, 9))
+    conv.add_assistant(None, [ToolCall(id="abcdefghi", name="look", arguments="{}")])
+    conv.add_tool_result("abcdefghi", "look", "nothing")
+    conv.render(VLLM, budget=budget)
+    conv.withdraw(taken)
+    assert conv.turns == kept
+    assert conv.pending_tool_calls() == []
+    # The next request is what it would have been: same prefix, valid for mistral_common.
+    assert conv.render_next(VLLM, audio=after, budget=budget) == before
+    encode(before)
+    # The taken-back call id is free again, and a new turn goes on normally.
+    conv.add_user(audio=clip(1.0, 10))
+    [call] = conv.add_assistant(
+        None, [ToolCall(id="abcdefghi", name="look", arguments="{}")]
+    ).tool_calls
+    assert call.id == "abcdefghi"
+    conv.add_tool_result(call.id, "look", "on")
+    encode(conv.render(VLLM, budget=budget))
+
+
+def test_withdraw_refuses_a_turn_it_does_not_hold() -> None:
+    conv = Conversation()
+    stranger = Conversation().add_user(text="hi")
+    conv.add_user(text="hi")
+    with pytest.raises(ConversationError, match="not part of this conversation") as caught:
+        conv.withdraw(stranger)
+    assert caught.value.hint
+    assert len(conv.turns) == 1
