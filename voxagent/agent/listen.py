@@ -123,6 +123,9 @@ class AgentHost:
         found = self._agent.registry.get(tool)
         return found is not None and found.read_only
 
+    def restore(self, clip: AudioClip, transcript: str | None) -> None:
+        self._agent.conversation.add_user(audio=clip, transcript=transcript)
+
     def withdraw(self, clip: AudioClip) -> bool:
         agent = self._agent
         users = [turn for turn in agent.conversation.turns if isinstance(turn, UserTurn)]

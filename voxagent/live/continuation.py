@@ -30,7 +30,7 @@ from voxagent.events import (
     TurnStarted,
 )
 from voxagent.live.captions import PendingTranscript
-from voxagent.live.parts import Emit
+from voxagent.live.parts import Emit, Queued
 
 if TYPE_CHECKING:
     from voxagent.audio import Utterance
@@ -91,6 +91,9 @@ class Carry:
         self.max_s = max_s
         self.utterance: Utterance | None = None
         self.transcript: PendingTranscript | None = None
+        # The clip of a turn taken back whose continuation has not started: recorded again if
+        # listening ends first (`repay`), so what the user said is never lost.
+        self.owed: tuple[AudioClip, PendingTranscript | None] | None = None
         self._settling: anyio.Event | None = None
 
     def barged_in(self) -> None:
@@ -114,6 +117,37 @@ class Carry:
         if self._settling is not None:
             self._settling.set()
             self._settling = None
+
+    def take_back(
+        self,
+        queued: Queued,
+        watch: TurnWatch,
+        *,
+        others_waiting: bool,
+        withdraw: Callable[[AudioClip], bool],
+    ) -> bool:
+        """After a barge-in cancelled `queued`'s turn: withdraw it from the conversation and carry
+        its utterance on, when the turn had not acted and nothing else waits to be answered.
+
+        Returns:
+            Whether it was taken back (`TurnCancelled.continued`).
+        """
+        carried = (
+            not watch.acted
+            and not others_waiting
+            and self.wants(queued.utterance)
+            and (watch.clip is None or withdraw(watch.clip))
+        )
+        self.settle(queued.utterance if carried else None, queued.transcript)
+        if carried and watch.clip is not None:
+            self.owed = (watch.clip, queued.transcript)
+        return carried
+
+    def repay(self, restore: Callable[[AudioClip, str | None], None]) -> None:
+        """Listening has ended: record again a turn taken back whose continuation never ran."""
+        if self.owed is not None:
+            (clip, transcript), self.owed = self.owed, None
+            restore(clip, transcript.text if transcript is not None else None)
 
     def joined(self, utterance: Utterance) -> Utterance:
         """`utterance` continued from what is carried (the carry is kept)."""

@@ -71,6 +71,10 @@ class TurnHost(Protocol):
         """Whether `tool` is declared free of side effects (`@tool(read_only=True)`)."""
         ...
 
+    def restore(self, clip: AudioClip, transcript: str | None) -> None:
+        """Record a turn taken back again, as a user turn (its continuation never came)."""
+        ...
+
     def withdraw(self, clip: AudioClip) -> bool:
         """Take back the turn recorded with `clip` and what followed it (its answer, its tool
         rounds), when it is the conversation's latest user turn and no turn is running.
@@ -106,11 +110,13 @@ class ListenOptions:
 
 @dataclass(frozen=True, slots=True)
 class Queued:
-    """An utterance waiting for its turn, with its live transcript when captions are on, and the
-    speculation (with its encoded clip) already sent for it."""
+    """An utterance waiting for its turn, with its live transcript when captions are on, the
+    speculation (with its encoded clip) already sent for it, and whether it continues a turn
+    taken back (`voxagent.live.continuation`)."""
 
     utterance: Utterance
     at: float
     transcript: PendingTranscript | None = None
     speculation: Speculation | None = None
     clip: AudioClip | None = None
+    continues: bool = False

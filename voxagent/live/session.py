@@ -135,6 +135,16 @@ class ListenSession:
             VoxagentError: The audio source failed (after the queued turns were answered).
             KeyboardInterrupt, SystemExit: A tool raised it (the conversation is recorded).
         """
+        try:
+            await self._listen(source, push_to_talk, scorer)
+        finally:
+            self._carry.repay(self.host.restore)  # a turn taken back whose sequel never came
+        if self.failure is not None:
+            raise self.failure
+
+    async def _listen(
+        self, source: AudioSource, push_to_talk: anyio.Event | None, scorer: Any
+    ) -> None:
         async with anyio.create_task_group() as tg:
             self._group = tg
             if self.options.live_transcriber is not None:
@@ -149,8 +159,6 @@ class ListenSession:
             await answered.wait()
             # Every utterance is answered: a caption still being transcribed is for no one.
             tg.cancel_scope.cancel()
-        if self.failure is not None:
-            raise self.failure
 
     async def _capture(
         self,
@@ -213,7 +221,7 @@ class ListenSession:
                     pending, self._pending = self._pending, None
                     if self.captions is not None:
                         self.captions.stop()
-                    item, pending, _ = await self._carry.take(item, pending)
+                    item, pending, continues = await self._carry.take(item, pending)
                     await self.emit(SpeechEnded(at=item.end, duration=item.duration))
                     speculation = self._speculation
                     if speculation is not None and speculation[0].at != item.end:
@@ -229,7 +237,7 @@ class ListenSession:
                         except (anyio.WouldBlock, anyio.BrokenResourceError):
                             pass  # a reply is already being classified: this is a new turn
                     spec, clip = speculation if speculation is not None else (None, None)
-                    queued = Queued(item, self.options.clock(), pending, spec, clip)
+                    queued = Queued(item, self.options.clock(), pending, spec, clip, continues)
                     await self._enqueue(utterances, queued)
                 case AudioOverflow():
                     await self.emit(item)
@@ -338,24 +346,13 @@ class ListenSession:
                 if not scope.cancelled_caught:
                     self._carry.settle(None, None)  # a barge-in came as the turn was ending
                     continue
-                continued = self._take_back(queued, watch)
+                # Synchronous: the next utterance (which waits for this) sees it at once.
+                continued = self._carry.take_back(
+                    queued, watch, others_waiting=self._waiting > 0, withdraw=self.host.withdraw
+                )
                 await self.emit(
                     TurnCancelled(turn_id=turn_id, reason="barge-in", continued=continued)
                 )
-
-    def _take_back(self, queued: Queued, watch: TurnWatch) -> bool:
-        """After a barge-in: withdraw the turn and carry its audio on, when it had not acted.
-
-        Synchronous, so the next utterance (which waits for this) sees the outcome at once.
-        """
-        carried = (
-            not watch.acted
-            and not self._waiting  # nothing else waits to be answered first
-            and self._carry.wants(queued.utterance)
-            and (watch.clip is None or self.host.withdraw(watch.clip))
-        )
-        self._carry.settle(queued.utterance if carried else None, queued.transcript)
-        return carried
 
     async def _one_turn(self, queued: Queued, turn_id: int, watch: TurnWatch) -> None:
         utterance = queued.utterance
@@ -374,6 +371,8 @@ class ListenSession:
                 timings=timings,
                 speculation=queued.speculation,
             )
+            if queued.continues:
+                self._carry.owed = None  # this turn records what was taken back
             await self.host.run_turn(user, watch.emit, turn_id=turn_id, voice=self.voice_approval)
         except VoxagentError as exc:
             await self.emit(ErrorEvent.from_exception(exc))

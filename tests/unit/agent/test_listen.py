@@ -290,3 +290,22 @@ async def test_an_utterance_cancelled_before_its_turn_began_is_not_lost() -> Non
     [user] = spoken_turns
     assert user.audio.duration_s == pytest.approx(second.duration, abs=0.001)  # type: ignore[union-attr]
     assert second.duration > first.duration + 0.5
+
+
+async def test_a_turn_taken_back_is_recorded_again_when_listening_stops_before_its_sequel() -> None:
+    audio = spoken("kitchen_light_on", "what_time")
+    events: list[Event] = []
+    async with ScriptedModel([Reply.text("too late", delay=10.0)]) as model:
+        async with Agent(model) as agent:
+            source = ArraySource(audio, RATE, realtime=True)
+            async with contextlib.aclosing(agent.listen(source)) as stream:
+                async for event in stream:
+                    events.append(event)
+                    if isinstance(event, TurnCancelled):
+                        break  # the app stops listening while the user is still speaking
+            history = agent.conversation.turns
+    assert [e.continued for e in events if isinstance(e, TurnCancelled)] == [True]
+    [first] = [e for e in events if isinstance(e, SpeechEnded)]
+    [user] = history  # what the user said first is in the conversation, unanswered
+    assert user.audio is not None  # type: ignore[union-attr]
+    assert user.audio.duration_s == pytest.approx(first.duration, abs=0.001)  # type: ignore[union-attr]
