@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from voxagent.errors import ConfigurationError
+from voxagent.interfaces import Transcriber
 
 if TYPE_CHECKING:
     from voxagent.audio.endpointing import EndpointerSettings
@@ -111,6 +113,14 @@ class VoiceSettings:
             the user speaks on. Only `read_only` tools run early.
         live_transcriber: A live transcriber (Voxtral Realtime) for captions while the user
             speaks; its final text becomes the turn's transcript. The agent opens and closes it.
+        transcriber: Who transcribes older voice messages when compaction replaces them by
+            text: any `voxagent.interfaces.Transcriber`, for example a `ModelClient` of one
+            replica or of a transcription server when the model sits behind vllm-router (which
+            does not pass transcriptions). None: the agent's model, when it transcribes.
+            Ownership: when it is an async context manager and not the agent's model object,
+            the agent enters it when it starts and leaves it when it stops. A `ModelClient`
+            counts those entries: one you opened yourself stays open after the agent stops,
+            one you did not is closed with the agent (and reopened if the agent starts again).
         confirm_timeout: Seconds to wait for a spoken yes/no before treating it as no.
         slow_tool_after: Seconds a tool may run before the agent fills the silence (a
             `ToolStillRunning` event and `slow_tool_notice` spoken); None turns it off.
@@ -124,6 +134,7 @@ class VoiceSettings:
     turn_policy: TurnPolicy | None = None
     speculate: bool = True
     live_transcriber: LiveTranscriber | None = None
+    transcriber: Transcriber | None = None
     confirm_timeout: float = 30.0
     slow_tool_after: float | None = 2.0
     slow_tool_notice: str = "One moment, I'm still working on it."
@@ -141,6 +152,8 @@ class VoiceSettings:
             not _number(self.slow_tool_after) or self.slow_tool_after < 0
         ):
             _invalid("slow_tool_after", self.slow_tool_after, "seconds >= 0, or None for never")
+        if self.transcriber is not None:
+            _check_transcriber(self.transcriber)
 
     def replace(self, **changes: Any) -> VoiceSettings:
         """A copy with some fields changed (checked like the original)."""
@@ -157,6 +170,29 @@ def _number(value: object) -> bool:
 
 def _integer(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_transcriber(value: object) -> None:
+    method = getattr(value, "transcribe", None)
+    if inspect.isasyncgenfunction(method):
+        # RealtimeTranscriber and MLXTranscriber stream an utterance's frames (LiveTranscriber):
+        # they have a `transcribe` too, which isinstance(value, Transcriber) cannot tell apart.
+        raise ConfigurationError(
+            f"transcriber must be a batch Transcriber; {type(value).__name__} is a live one",
+            hint="give it as VoiceSettings(live_transcriber=...) for captions; for compaction's "
+            "transcripts use transcriber=ModelClient('http://HOST:PORT/v1') of a server that "
+            "answers /v1/audio/transcriptions (a replica itself, not vllm-router)",
+        )
+    plain = (inspect.isfunction(method) or inspect.ismethod(method)) and not (
+        inspect.iscoroutinefunction(method)
+    )
+    if not isinstance(value, Transcriber) or not callable(method) or plain:
+        raise ConfigurationError(
+            f"transcriber must be a voxagent.interfaces.Transcriber, not {type(value).__name__}",
+            hint="use transcriber=ModelClient('http://HOST:PORT/v1') (a server that answers "
+            "/v1/audio/transcriptions), or an object with `async def transcribe(clip, *, "
+            "language=None, max_completion_tokens=512) -> str`",
+        )
 
 
 def _invalid(name: str, value: object, expected: str) -> None:

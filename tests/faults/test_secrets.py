@@ -23,6 +23,7 @@ from voxagent import Agent
 from voxagent.client import ModelClient
 from voxagent.client.errors import Redactor, public_url
 from voxagent.errors import (
+    ConfigurationError,
     ModelError,
     ProtocolError,
     RealtimeError,
@@ -267,30 +268,35 @@ class EchoingSocket:
 @pytest.mark.parametrize(
     ("reply", "error"),
     [
-        (json.dumps({"type": "error", "error": f"bad key {KEY}", "code": "x"}), RealtimeError),
-        (f"<html>Authorization: Bearer {KEY}</html>", ProtocolError),
+        (json.dumps({"type": "error", "error": "bad key SECRET", "code": "x"}), RealtimeError),
+        ("<html>Authorization: SECRET</html>", ProtocolError),
     ],
     ids=["server-error", "non-json"],
 )
-async def test_realtime_errors_echoing_the_key_are_redacted(
-    reply: str, error: type[VoxagentError]
+@pytest.mark.parametrize("auth", ["api-key", "url-credentials"])
+async def test_realtime_errors_echoing_the_credentials_are_redacted(
+    reply: str, error: type[VoxagentError], auth: str
 ) -> None:
     headers: list[dict[str, str]] = []
 
     async def connect(url: str, *, additional_headers: dict[str, str], **_: Any) -> EchoingSocket:
         headers.append(additional_headers)
-        return EchoingSocket(reply)
+        return EchoingSocket(reply.replace("SECRET", echoed))
 
     async def source() -> AsyncIterator[np.ndarray]:
         yield np.zeros(1600, dtype=np.float32)
         await anyio.sleep_forever()
 
-    base_url = f"http://carol:{PASSWORD}@test/v1"
-    async with RealtimeTranscriber(base_url, "m", api_key=KEY, connect=connect) as rt:
+    # One way to authenticate at a time (both together are refused: see below).
+    if auth == "api-key":
+        base_url, api_key, echoed = "http://test/v1", KEY, f"Bearer {KEY}"
+    else:
+        base_url, api_key, echoed = f"http://carol:{PASSWORD}@test/v1", None, DECODED_PASSWORD
+    async with RealtimeTranscriber(base_url, "m", api_key=api_key, connect=connect) as rt:
         assert rt.url == "ws://test/v1/realtime"
         with anyio.fail_after(5), pytest.raises(error) as caught:
             await rt.transcribe_text(source())
-    assert headers[0]["Authorization"] == f"Bearer {KEY}"
+    assert headers[0] == ({"Authorization": f"Bearer {KEY}"} if api_key else {})
     assert_clean(texts_of(caught.value), KEY, PASSWORD, DECODED_PASSWORD)
 
 
@@ -305,3 +311,28 @@ async def test_realtime_open_failures_name_the_url_without_its_password() -> Non
             pass
     assert "ws://127.0.0.1:9/v1/realtime" in caught.value.message
     assert_clean(texts_of(caught.value), PASSWORD, DECODED_PASSWORD)
+
+
+async def test_realtime_sends_one_authorization_header_whichever_way_it_is_given() -> None:
+    # websockets turns a URL's user:password@ into Basic auth; an api_key is a Bearer token.
+    async with RealtimeTestServer() as server:
+        with_password = server.base_url.replace("//", f"//alice:{PASSWORD}@", 1)
+        async with RealtimeTranscriber(with_password, server.model):
+            pass
+        async with RealtimeTranscriber(server.base_url, server.model, api_key=KEY):
+            pass
+    (basic,), (bearer,) = server.authorizations  # one header each, never two
+    assert basic.startswith("Basic ") and bearer == f"Bearer {KEY}"
+
+
+def test_realtime_credentials_in_the_url_and_an_api_key_are_refused_before_connecting() -> None:
+    async def connect(url: str, **_: Any) -> EchoingSocket:
+        raise AssertionError("nothing may be sent")
+
+    base_url = f"http://carol:{PASSWORD}@127.0.0.1:9/v1"
+    with pytest.raises(ConfigurationError) as caught:
+        RealtimeTranscriber(base_url, "m", api_key=KEY, connect=connect)
+    assert "api_key" in caught.value.message
+    assert "ws://127.0.0.1:9/v1/realtime" in caught.value.message
+    assert caught.value.hint is not None and "Basic" in caught.value.hint
+    assert_clean(texts_of(caught.value), KEY, PASSWORD, DECODED_PASSWORD, "carol")

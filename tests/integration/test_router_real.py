@@ -7,6 +7,12 @@ replica, and each request finds the previous one's prompt in that replica's pref
 (`usage.prompt_tokens_details.cached_tokens`). With `round_robin` the same conversation alternates
 between replicas and loses that reuse. The figures are printed and written to
 ${VOXAGENT_CACHE}/logs/router-affinity.json (docs/benchmarks.md quotes a run).
+
+vllm-router 0.1.17 refuses multipart transcription requests (`400 Invalid JSON body`: routes it
+does not know go through a proxy that parses the body as JSON), so one more conversation on the
+same router takes compaction's transcripts from one replica directly
+(`VoiceSettings(transcriber=ModelClient(<replica>))`) while its chat requests go through the
+router with their session key.
 """
 
 from __future__ import annotations
@@ -30,7 +36,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voxagent import Agent, ModelSettings
+from voxagent import Agent, ModelSettings, VoiceSettings
+from voxagent.client import ModelClient
+from voxagent.conversation import UserTurn
+from voxagent.conversation.messages import UNTRANSCRIBED_TEXT, VOICE_PREFIX
 from voxagent.errors import VoxagentError
 from voxagent.serve.server import VLLMServer
 
@@ -71,8 +80,13 @@ class Replica:
 
     def chat_requests(self) -> int:
         """Chat requests this replica has answered so far (from its access log)."""
+        return self.log_path.read_text(errors="replace").count('"POST /v1/chat/completions')
+
+    def transcriptions(self) -> tuple[int, int]:
+        """Transcription requests this replica has answered so far, and how many with 200 OK."""
         text = self.log_path.read_text(errors="replace")
-        return text.count('"POST /v1/chat/completions')
+        line = '"POST /v1/audio/transcriptions HTTP/1.1"'
+        return text.count(line), text.count(f"{line} 200")
 
 
 @pytest.fixture(scope="module")
@@ -178,6 +192,86 @@ async def _converse(
     return Conversation(prompt, cached, extends, served)
 
 
+@dataclass
+class Transcribed:
+    served: list[int]  # chat requests each replica answered during the conversation
+    sessions: set[str | None]  # the X-Session-ID headers of the chat requests
+    chat_hosts: set[str]  # where the agent sent its chat requests
+    transcribed: list[tuple[int, int]]  # transcriptions each replica answered (all, 200 OK)
+    compacted: list[str]  # what stands for the older voice messages in the last request
+    transcripts: list[str]  # the transcripts the conversation holds for those turns
+    session_key: str
+    pool_closed: bool  # the transcriber's own connection pool, after the agent stopped
+
+
+async def _converse_transcribed(
+    base_url: str, model: str, replicas: list[Replica], *, seed: int
+) -> Transcribed:
+    """A spoken conversation through the router, its transcripts from replica 0 directly."""
+    chats: list[httpx.Request] = []
+
+    async def record(request: httpx.Request) -> None:
+        if request.url.path.endswith("/chat/completions"):
+            chats.append(request)
+
+    before = [r.chat_requests() for r in replicas]
+    transcribed_before = [r.transcriptions() for r in replicas]
+    # Given unopened: the agent opens and closes it with itself (and its connection pool).
+    transcriber = ModelClient(f"{replicas[0].origin}/v1", model=model, timeout=300)
+    async with httpx.AsyncClient(timeout=300, event_hooks={"request": [record]}) as http:
+        agent: Agent[None] = Agent(
+            model=model,
+            base_url=base_url,
+            instructions=INSTRUCTIONS,
+            http_client=http,
+            settings=ModelSettings(max_tokens=8, temperature=0.0, seed=0),
+            voice=VoiceSettings(transcriber=transcriber),
+        )
+        async with agent:
+            for number in range(TURNS):
+                await agent.ask(audio=_clip(seed + number))
+            # Transcripts are fetched in the background and never waited for by a turn: wait
+            # here until the turns the last request compacted have theirs, then ask once more.
+            compacted = len(_compacted_texts(json.loads(chats[-1].content)))
+            for _ in range(600):
+                if all(turn.transcript for turn in _user_turns(agent)[:compacted]):
+                    break
+                await anyio.sleep(0.2)
+            await agent.ask(text="What did I say first?")
+            transcripts = [t.transcript or "" for t in _user_turns(agent)[:compacted]]
+            session_key = agent.conversation.session_key
+    return Transcribed(
+        served=[r.chat_requests() - b for r, b in zip(replicas, before, strict=True)],
+        sessions={request.headers.get("X-Session-ID") for request in chats},
+        chat_hosts={f"{request.url.scheme}://{request.url.netloc.decode()}" for request in chats},
+        transcribed=[
+            (now[0] - then[0], now[1] - then[1])
+            for now, then in zip(
+                [r.transcriptions() for r in replicas], transcribed_before, strict=True
+            )
+        ],
+        compacted=_compacted_texts(json.loads(chats[-1].content)),
+        transcripts=transcripts,
+        session_key=session_key,
+        pool_closed=transcriber._transport.http.is_closed,
+    )
+
+
+def _user_turns(agent: Agent[Any]) -> list[UserTurn]:
+    return [turn for turn in agent.conversation.turns if isinstance(turn, UserTurn)]
+
+
+def _compacted_texts(body: dict[str, Any]) -> list[str]:
+    """The texts standing for compacted voice messages in a chat request's messages."""
+    texts: list[str] = []
+    for message in body["messages"]:
+        if message["role"] == "user":
+            content = message["content"]
+            parts = [content] if isinstance(content, str) else [p.get("text", "") for p in content]
+            texts += [t for t in parts if t.startswith((VOICE_PREFIX, UNTRANSCRIBED_TEXT))]
+    return texts
+
+
 def _report(name: str, result: Conversation) -> dict[str, Any]:
     print(f"\n{name}: chat requests per replica {result.served}")
     print("turn | prompt | cached | share | history unchanged")
@@ -200,8 +294,19 @@ async def test_session_key_keeps_a_conversation_on_one_replica_and_its_prefix_ca
         # The same with a tool registered: Voxtral 2507's tokenizer (v7) puts the tool schemas
         # before the newest user message, so each turn recomputes the previous user turn.
         tooled = await _converse(router.base_url, model, replicas, seed=1000, tools=True)
+        # Compaction's transcripts from replica 0 itself (the router cannot pass them).
+        transcribed = await _converse_transcribed(router.base_url, model, replicas, seed=3000)
+        router_url = router.base_url
     results["consistent_hash"] = _report("consistent_hash (X-Session-ID)", sticky)
     results["consistent_hash_with_tools"] = _report("consistent_hash, one tool", tooled)
+    print(f"\ntranscripts from replica 0 directly: chat requests per replica {transcribed.served}")
+    print(f"transcriptions per replica (all, 200 OK): {transcribed.transcribed}")
+    print(f"compacted in the last request: {transcribed.compacted}")
+    results["transcriber_direct"] = {
+        "served": transcribed.served,
+        "transcriptions": transcribed.transcribed,
+        "compacted": transcribed.compacted,
+    }
     with router_tool.Router(origins, policy="round_robin") as router:
         spread = await _converse(router.base_url, model, replicas, seed=2000)
     results["round_robin"] = _report("round_robin", spread)
@@ -226,3 +331,17 @@ async def test_session_key_keeps_a_conversation_on_one_replica_and_its_prefix_ca
     # Tools cost reuse with this tokenizer (the share is still above nothing: older turns stay).
     assert sorted(tooled.served) == [0, TURNS]
     assert tooled.reuse() < sticky.reuse()
+    # With a transcriber of its own, the agent's chat still goes through the router with the
+    # session key and stays on one replica ...
+    assert transcribed.chat_hosts == {router_url.removesuffix("/v1")}
+    assert transcribed.sessions == {transcribed.session_key}
+    assert sorted(transcribed.served) == [0, TURNS + 1]
+    # ... while every transcription went to replica 0 itself, and was answered.
+    (direct, answered), on_the_other = transcribed.transcribed
+    assert direct >= 3 and answered == direct and on_the_other == (0, 0)
+    assert transcribed.pool_closed  # the agent closed the transcriber it was given unopened
+    # The compacted turns carry their real transcripts, not the placeholder.
+    assert len(transcribed.compacted) >= 3, transcribed.compacted
+    assert UNTRANSCRIBED_TEXT not in transcribed.compacted
+    expected = [f"{VOICE_PREFIX} {text.strip()}" for text in transcribed.transcripts]
+    assert transcribed.compacted == expected

@@ -457,3 +457,24 @@ def test_transcribe_progress_goes_to_stderr_only(
     assert captured.out == "turn on the kitchen light\n"  # the result alone on stdout
     assert "transcribing 2 s of audio..." not in captured.out
     assert captured.err == ""  # forced progress writes a line every 10 s: none this soon
+
+
+def test_transcribe_url_takes_compactions_transcripts_from_that_server(
+    server: ScriptedServer,
+    portal: anyio.from_thread.BlockingPortal,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Eight spoken turns with 5 clips a request at most: the older ones are compacted, and
+    # their transcripts are asked for ahead, while the later turns' chat requests run.
+    server.add(*[Reply.text("ok")] * 8)
+    with portal.wrap_async_context_manager(
+        ScriptedServer(default=Reply.text("the words"))
+    ) as transcriber:
+        code = run(
+            "run", str(SMART_HOME), "--audio", *[str(WAV)] * 8, "--base-url", server.base_url,
+            "--transcribe-url", transcriber.base_url,
+        )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert transcriber.transcriptions and transcriber.requests == []  # it only transcribed
+    assert server.transcriptions == [] and len(server.requests) == 8  # chat only, as before
+    assert server.errors == [] and transcriber.errors == []

@@ -39,14 +39,14 @@ from voxagent import telemetry
 from voxagent.agent.listen import closing_events, listen_events
 from voxagent.agent.model import check_model_object, open_client
 from voxagent.agent.speech import say_after_current
-from voxagent.agent.transcripts import TranscriptPrefetch
+from voxagent.agent.transcripts import TranscriptPrefetch, open_transcriber
 from voxagent.agent.turns import agent_turn, callback_emitter, count_user_turns, prepare_clip
 from voxagent.approval import Approval, ApprovalPolicy
 from voxagent.clock import Clock
 from voxagent.conversation import Budget, Conversation
 from voxagent.errors import ConfigurationError
 from voxagent.events import Event
-from voxagent.interfaces import ChatModel, Transcriber
+from voxagent.interfaces import ChatModel
 from voxagent.loop.turn import TurnInput
 from voxagent.results import TurnResult
 from voxagent.settings import ModelSettings, OldAttributes, Speaker, VoiceSettings, upgrade_keywords
@@ -97,8 +97,8 @@ class Agent(OldAttributes, Generic[DepsT]):
         settings: How the model is asked: sampling, tool choice, max tokens, seed, streaming,
             the request deadline (`ModelSettings`; its defaults when None).
         voice: How the agent listens and talks: speaker, barge-in, endpointing, the turn
-            detector, speculation, live captions, confirmations, slow-tool notices
-            (`VoiceSettings`; its defaults when None).
+            detector, speculation, live captions, compaction's transcriber, confirmations,
+            slow-tool notices (`VoiceSettings`; its defaults when None).
         approval: Who approves `confirm=True` tools: "ask" (by voice while listening; denied in
             `ask`, where nobody can answer), "always", "never", or an async callable.
         max_tool_rounds: Tool rounds per turn before the model must answer in text.
@@ -221,11 +221,14 @@ class Agent(OldAttributes, Generic[DepsT]):
             )
             if self.voice.live_transcriber is not None:
                 await stack.enter_async_context(self.voice.live_transcriber)
+            transcriber = await open_transcriber(
+                stack, self.voice.transcriber, client, self._given_model
+            )
             self._background = await stack.enter_async_context(anyio.create_task_group())
             self._client = client
-            if isinstance(client, Transcriber):
+            if transcriber is not None:
                 self._prefetch = TranscriptPrefetch(
-                    client, self.conversation, self._budget, self.registry, self._background
+                    transcriber, self.conversation, self._budget, self.registry, self._background
                 )
         except BaseException:
             await stack.aclose()

@@ -8,28 +8,52 @@ compacted to a placeholder instead.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
 from voxagent.errors import ModelError, VoxagentError
+from voxagent.interfaces import Transcriber
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
 
     from voxagent.conversation import Budget, Conversation
-    from voxagent.interfaces import Transcriber
+    from voxagent.interfaces import ChatModel
     from voxagent.tools import ToolRegistry
 
-__all__ = ["TranscriptPrefetch"]
+__all__ = ["TranscriptPrefetch", "open_transcriber"]
 
 logger = logging.getLogger("voxagent.agent")
+
+
+async def open_transcriber(
+    stack: contextlib.AsyncExitStack,
+    configured: Transcriber | None,
+    client: ChatModel,
+    given_model: ChatModel | None,
+) -> Transcriber | None:
+    """Who transcribes for compaction: `VoiceSettings.transcriber`, else the model if it can.
+
+    The configured one is entered on `stack` (left when the agent stops) when it is an async
+    context manager, unless it is the model object the user gave, which stays theirs (the
+    agent never opens or closes that). A `ModelClient` counts its entries, so one the user
+    opened already is not closed by the agent.
+    """
+    if configured is None:
+        return client if isinstance(client, Transcriber) else None
+    given: object = configured  # a transcriber may be a chat model too (a ModelClient)
+    owned = given is not given_model and given is not client
+    if owned and isinstance(configured, contextlib.AbstractAsyncContextManager):
+        await stack.enter_async_context(configured)
+    return configured
 
 
 class TranscriptPrefetch:
     """Transcribes, in the background, the audio turns compaction will need as text.
 
     Args:
-        transcriber: Who transcribes (the agent's model, when it can).
+        transcriber: Who transcribes (`VoiceSettings.transcriber`, else the agent's model).
         conversation: The conversation whose turns get their transcripts.
         budget: The request budget compaction works to.
         registry: The agent's tools (their schemas take room in the budget).

@@ -116,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="live captions with --mic from a Voxtral Realtime server serving MODEL",
     )
     run.add_argument("--captions-url", metavar="URL", help="that server's /v1 URL")
+    run.add_argument(
+        "--transcribe-url",
+        metavar="URL",
+        help="the /v1 URL of a server that transcribes older voice messages for compaction "
+        "(one replica itself when --base-url is vllm-router, which cannot pass them)",
+    )
     run.set_defaults(inputs=[])
 
     serve = sub.add_parser("serve", help="start a local vLLM server for a Voxtral model")

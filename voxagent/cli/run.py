@@ -121,6 +121,11 @@ async def cmd_run(args: argparse.Namespace, printer: Printer) -> int:
 
         transcriber = RealtimeTranscriber(args.captions_url, args.captions_model)
         agent.voice = agent.voice.replace(live_transcriber=transcriber)
+    if args.transcribe_url:
+        from voxagent.client import ModelClient  # lazy: httpx, as the agent's own client
+
+        # Given unopened: the agent opens and closes it with itself.
+        agent.voice = agent.voice.replace(transcriber=ModelClient(args.transcribe_url))
     if not args.mic and not inputs:
         raise UsageError("nothing to do: give --mic, --audio FILE or --text TEXT")
     check_server_choice(agent.base_url or os.environ.get("VOXAGENT_BASE_URL"), agent.model)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import os
 from collections.abc import AsyncGenerator
@@ -18,6 +17,7 @@ from voxagent import telemetry
 from voxagent.audio.clip import AudioClip
 from voxagent.client.admission import Admission, admitted
 from voxagent.client.answers import MAX_ANSWER_CHARS, decode_json, parse_chat, parse_models
+from voxagent.client.auth import basic_credentials
 from voxagent.client.body import encode_body
 from voxagent.client.dialects import Dialect
 from voxagent.client.endpoints import checked_base_url, choose_model, pick_dialect, tool_names
@@ -31,10 +31,7 @@ from voxagent.client.transcription import transcription_form, transcription_text
 from voxagent.client.transport import Transport
 from voxagent.client.types import ChatResponse, ModelInfo, StreamDone, StreamItem
 from voxagent.clock import Clock, Sleep
-from voxagent.errors import (
-    ConfigurationError,
-    ModelError,
-)
+from voxagent.errors import ConfigurationError, ModelError
 from voxagent.settings import ModelSettings
 
 __all__ = ["ModelClient"]
@@ -46,7 +43,8 @@ class ModelClient:
     """Talks to a Voxtral server (vLLM or Mistral's API) over its OpenAI-compatible HTTP API.
 
     Use it as an async context manager (or call `aclose()`): it closes the httpx client it owns,
-    never one you passed in.
+    never one you passed in. Entries are counted: a nested `async with` (an agent entering a
+    client you opened) closes nothing; the outermost exit closes, and a later entry reopens.
 
     Args:
         base_url: The API root, for example "http://127.0.0.1:8000/v1" ("/v1" is added when the
@@ -112,7 +110,7 @@ class ModelClient:
                 hint=f"set {self.dialect.api_key_env} or pass api_key=",
             )
         self._headers = self.dialect.headers(api_key)
-        basic = _basic_credentials(full_url)
+        basic = basic_credentials(full_url)
         if basic is not None:
             # What httpx did with userinfo in the URL: Basic auth, in place of a bearer key.
             self._headers = {**self._headers, "Authorization": basic}
@@ -123,7 +121,9 @@ class ModelClient:
             )
         http_timeout, self._total = http_timeouts(timeout)
         self._owns_http = http_client is None
-        http = http_client or httpx.AsyncClient(timeout=http_timeout, verify=tls_context())
+        self._http_timeout = http_timeout
+        self._entered = 0
+        http = http_client or self._new_http()
         self._request_timeout = http_timeout if http_client is None or timeout is not None else None
         self._transport = Transport(
             http,
@@ -144,7 +144,14 @@ class ModelClient:
             f"model={self.model!r})"
         )
 
+    def _new_http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=self._http_timeout, verify=tls_context())
+
     async def __aenter__(self) -> Self:
+        if self._entered == 0 and self._owns_http and self._transport.http.is_closed:
+            # Closed by the last exit (an agent restarted with this transcriber): a new pool.
+            self._transport.http = self._new_http()
+        self._entered += 1
         return self
 
     async def __aexit__(
@@ -153,7 +160,9 @@ class ModelClient:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.aclose()
+        self._entered = max(0, self._entered - 1)
+        if self._entered == 0:
+            await self.aclose()
 
     async def aclose(self) -> None:
         """Close the httpx client if this object created it."""
@@ -385,12 +394,3 @@ class ModelClient:
         if url is None:  # parsed once per endpoint: httpx would re-parse the string every request
             url = self._urls[path] = httpx.URL(self.base_url + path)
         return self._transport.http.build_request(method, url, headers=headers, **kwargs)
-
-
-def _basic_credentials(url: str) -> str | None:
-    """The Basic authorization header value for a URL's userinfo, or None without one."""
-    parsed = httpx.URL(url)
-    if not (parsed.username or parsed.password):
-        return None
-    pair = f"{parsed.username}:{parsed.password}".encode()
-    return "Basic " + base64.b64encode(pair).decode("ascii")

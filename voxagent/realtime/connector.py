@@ -16,11 +16,11 @@ import anyio.abc
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import WebSocketException
 
-from voxagent.client.auth import bearer_headers
+from voxagent.client.auth import basic_credentials, bearer_headers
 from voxagent.client.errors import REDACTED, Redactor, public_url
 from voxagent.client.retry import RetryPolicy
 from voxagent.clock import Sleep
-from voxagent.errors import ServerUnavailableError
+from voxagent.errors import ConfigurationError, ServerUnavailableError
 from voxagent.realtime.connection import Connection, WebSocketLike, close_connection
 from voxagent.realtime.handshake import start_session
 from voxagent.realtime.protocol import RealtimeProtocol
@@ -76,7 +76,7 @@ class Connector:
         connect_url: The websocket URL to dial (credentials included).
         model: The model the session asks for.
         protocol: The server's message set.
-        api_key: Sent as a bearer token when given.
+        api_key: Sent as a bearer token when given; not with credentials in the URL.
         redact: Removes the key and URL credentials from websockets' log lines.
         connect: Opens a websocket (`websockets.asyncio.client.connect` by default).
         retry: How many attempts and how long between them.
@@ -87,6 +87,9 @@ class Connector:
         url: The websocket URL, as messages show it (without credentials).
         opened: Websockets opened so far (reconnects included).
         current: The open connection, or None.
+
+    Raises:
+        ConfigurationError: `connect_url` carries `user:password@` and `api_key` is given too.
     """
 
     def __init__(
@@ -106,6 +109,14 @@ class Connector:
         self.url = public_url(connect_url)
         self._model = model
         self._protocol = protocol
+        if api_key and basic_credentials(connect_url) is not None:
+            # websockets sends the URL's userinfo as Basic auth and would add the Bearer header
+            # as a second Authorization: the server would pick one, or refuse both.
+            raise ConfigurationError(
+                f"{self.url}: credentials in the URL and an api_key, two ways to authenticate",
+                hint="give one: user:password@ in the URL (sent as Basic auth) or api_key= "
+                "(sent as a Bearer token)",
+            )
         self._headers = bearer_headers(api_key)
         self._connect_fn = connect
         self._options: dict[str, Any] = {}

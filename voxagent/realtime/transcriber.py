@@ -90,7 +90,8 @@ class RealtimeTranscriber:
             "ws://host:port/v1/realtime" for vLLM).
         model: The model name the server serves.
         protocol: `VLLM_REALTIME` (default) or `MISTRAL_REALTIME`.
-        api_key: Sent as a bearer token when given.
+        api_key: Sent as a bearer token when given. Credentials in `base_url` (user:password@,
+            sent as Basic auth) and an api_key together are a `ConfigurationError`.
         connect: Opens a websocket: called as `connect(url, additional_headers=...,
             open_timeout=...)`; defaults to `websockets.asyncio.client.connect`.
         max_reconnects: Reopen attempts after a dropped socket (per utterance) or a failed open.

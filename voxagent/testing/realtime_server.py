@@ -51,6 +51,7 @@ class RealtimeTestServer:
     Attributes:
         received: Every client message, decoded, in arrival order, over all connections.
         connections: Connections accepted so far.
+        authorizations: The Authorization header values of each connection's handshake.
     """
 
     def __init__(
@@ -77,6 +78,7 @@ class RealtimeTestServer:
         self._protocol = protocol
         self.received: list[dict[str, Any]] = []
         self.connections = 0
+        self.authorizations: list[list[str]] = []
         self._completed = 0
         self._server: Server | None = None
 
@@ -114,6 +116,8 @@ class RealtimeTestServer:
 
     async def _handle(self, ws: ServerConnection) -> None:
         self.connections += 1
+        if ws.request is not None:
+            self.authorizations.append(ws.request.headers.get_all("Authorization"))
         session = _Session(self, ws, may_close=self.connections <= self._closes)
         path = ws.request.path if ws.request is not None else ""
         if self._protocol == "mistral":
