@@ -336,3 +336,30 @@ def test_realtime_credentials_in_the_url_and_an_api_key_are_refused_before_conne
     assert "ws://127.0.0.1:9/v1/realtime" in caught.value.message
     assert caught.value.hint is not None and "Basic" in caught.value.hint
     assert_clean(texts_of(caught.value), KEY, PASSWORD, DECODED_PASSWORD, "carol")
+
+
+def test_http_credentials_in_the_url_and_an_api_key_are_refused_with_neither_shown() -> None:
+    base_url = f"http://carol:{PASSWORD}@127.0.0.1:9/v1"
+    with pytest.raises(ConfigurationError) as caught:
+        ModelClient(base_url, model="m", api_key=KEY)
+    assert "api_key" in caught.value.message and "127.0.0.1:9/v1" in caught.value.message
+    assert caught.value.hint is not None and "Basic" in caught.value.hint
+    assert_clean(texts_of(caught.value), KEY, PASSWORD, DECODED_PASSWORD, "carol")
+
+
+async def test_url_credentials_need_no_key_from_the_environment_and_win_over_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Mistral's dialect reads $MISTRAL_API_KEY when no key is given; a URL with credentials
+    # (a proxy in front of the API) authenticates by itself, and the environment's key is not
+    # sent as a second way.
+    monkeypatch.setenv("MISTRAL_API_KEY", KEY)
+    async with echoing_server(error_status) as (port, requests):
+        base_url = f"http://alice:{PASSWORD}@127.0.0.1:{port}/v1"
+        async with ModelClient(base_url, model="m", dialect="mistral", retry=None) as client:
+            with pytest.raises(ServerError):
+                await client.chat(USER)
+        monkeypatch.delenv("MISTRAL_API_KEY")
+        ModelClient(base_url, model="m", dialect="mistral")  # no key anywhere: still fine
+    assert requests[-1].headers["authorization"].startswith("Basic ")
+    assert not any(KEY in value for value in requests[-1].headers.values())

@@ -1,7 +1,7 @@
 """The Authorization header an API key becomes, for HTTP requests and realtime websockets alike.
 
-Imports nothing beyond the standard library: the realtime transcriber and the dialects use it
-without loading the HTTP stack.
+Imports nothing beyond the standard library (and voxagent's errors): the realtime transcriber
+and the dialects use it without loading the HTTP stack.
 """
 
 from __future__ import annotations
@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["basic_credentials", "bearer_headers"]
+from voxagent.errors import ConfigurationError
+
+__all__ = ["basic_credentials", "bearer_headers", "url_credentials"]
 
 
 def bearer_headers(api_key: str | None) -> dict[str, str]:
@@ -34,3 +36,26 @@ def basic_credentials(url: str) -> str | None:
         return None
     pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}".encode()
     return "Basic " + base64.b64encode(pair).decode("ascii")
+
+
+def url_credentials(url: str, shown: str, api_key: str | None) -> str | None:
+    """`basic_credentials(url)`, refusing an `api_key` given as well (one way to authenticate).
+
+    Args:
+        url: The URL as given (credentials included).
+        shown: The same URL without them, for the message.
+        api_key: The key given explicitly (not one read from the environment).
+
+    Raises:
+        ConfigurationError: The URL carries `user:password@` and `api_key` is given too: both
+            would be sent as Authorization (the server picks one, or refuses both) or one
+            would be dropped without a word.
+    """
+    basic = basic_credentials(url)
+    if basic is not None and api_key:
+        raise ConfigurationError(
+            f"{shown}: credentials in the URL and an api_key, two ways to authenticate",
+            hint="give one: user:password@ in the URL (sent as Basic auth) or api_key= "
+            "(sent as a Bearer token)",
+        )
+    return basic

@@ -17,7 +17,7 @@ from voxagent import telemetry
 from voxagent.audio.clip import AudioClip
 from voxagent.client.admission import Admission, admitted
 from voxagent.client.answers import MAX_ANSWER_CHARS, decode_json, parse_chat, parse_models
-from voxagent.client.auth import basic_credentials
+from voxagent.client.auth import url_credentials
 from voxagent.client.body import encode_body
 from voxagent.client.dialects import Dialect
 from voxagent.client.endpoints import checked_base_url, choose_model, pick_dialect, tool_names
@@ -74,7 +74,8 @@ class ModelClient:
     password are redacted from any text the server echoes back.
 
     Raises:
-        ConfigurationError: the dialect needs an API key and none was given or set.
+        ConfigurationError: the dialect needs an API key and none was given or set (a URL with
+            credentials needs none), or the URL has credentials and `api_key` is given too.
     """
 
     def __init__(
@@ -102,17 +103,17 @@ class ModelClient:
         self.max_answer_chars = max_answer_chars
         self.dialect = pick_dialect(dialect, self.base_url)
         self.model = model
-        if api_key is None and self.dialect.api_key_env:
+        basic = url_credentials(full_url, self.base_url, api_key)
+        if api_key is None and self.dialect.api_key_env and basic is None:
             api_key = os.environ.get(self.dialect.api_key_env) or None
-        if api_key is None and self.dialect.api_key_env:
+        if api_key is None and self.dialect.api_key_env and basic is None:
             raise ConfigurationError(
                 f"no API key for {self.base_url}",
                 hint=f"set {self.dialect.api_key_env} or pass api_key=",
             )
         self._headers = self.dialect.headers(api_key)
-        basic = basic_credentials(full_url)
         if basic is not None:
-            # What httpx did with userinfo in the URL: Basic auth, in place of a bearer key.
+            # What httpx did with userinfo in the URL: Basic auth (the environment's key unused).
             self._headers = {**self._headers, "Authorization": basic}
         if max_answer_chars < 1:
             raise ConfigurationError(

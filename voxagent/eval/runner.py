@@ -196,11 +196,13 @@ class _Runner:
         if column == "cascade" and prepared is not None:
             # Speech runs at about 3 tokens a second; leave room, but never let junk run long.
             budget = max(64, min(int(prepared.clip.duration_s * 8), 4096))
-            transcriber = agent.client
+            # The agent's own transcriber when it has one (behind vllm-router, a replica).
+            transcriber = agent.voice.transcriber or agent.client
             if not isinstance(transcriber, Transcriber):
                 raise ConfigurationError(
                     "the cascade column needs a model that transcribes",
-                    hint="use a ModelClient (a Voxtral server) for the cascade column",
+                    hint="use a ModelClient (a Voxtral server) for the cascade column, or give "
+                    "the agent VoiceSettings(transcriber=...)",
                 )
             transcript = await transcriber.transcribe(
                 prepared.clip, language=plan.case.language, max_completion_tokens=budget

@@ -16,11 +16,11 @@ import anyio.abc
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import WebSocketException
 
-from voxagent.client.auth import basic_credentials, bearer_headers
+from voxagent.client.auth import bearer_headers, url_credentials
 from voxagent.client.errors import REDACTED, Redactor, public_url
 from voxagent.client.retry import RetryPolicy
 from voxagent.clock import Sleep
-from voxagent.errors import ConfigurationError, ServerUnavailableError
+from voxagent.errors import ServerUnavailableError
 from voxagent.realtime.connection import Connection, WebSocketLike, close_connection
 from voxagent.realtime.handshake import start_session
 from voxagent.realtime.protocol import RealtimeProtocol
@@ -109,14 +109,9 @@ class Connector:
         self.url = public_url(connect_url)
         self._model = model
         self._protocol = protocol
-        if api_key and basic_credentials(connect_url) is not None:
-            # websockets sends the URL's userinfo as Basic auth and would add the Bearer header
-            # as a second Authorization: the server would pick one, or refuse both.
-            raise ConfigurationError(
-                f"{self.url}: credentials in the URL and an api_key, two ways to authenticate",
-                hint="give one: user:password@ in the URL (sent as Basic auth) or api_key= "
-                "(sent as a Bearer token)",
-            )
+        # websockets sends the URL's userinfo as Basic auth and would add the Bearer header as a
+        # second Authorization: the server would pick one, or refuse both.
+        url_credentials(connect_url, self.url, api_key)
         self._headers = bearer_headers(api_key)
         self._connect_fn = connect
         self._options: dict[str, Any] = {}

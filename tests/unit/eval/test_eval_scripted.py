@@ -316,3 +316,40 @@ def test_gate_fails_below_min_f1_with_exit_1(
     assert "gate failed" in err
     assert report["columns"] == ["audio"]
     assert {o["case_id"] for o in report["outcomes"]} == {"c1", "c2", "c3"}
+
+
+def test_the_cascade_uses_the_agents_own_transcriber_when_it_has_one(
+    portal: anyio.from_thread.BlockingPortal,
+    suite: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Behind vllm-router the model cannot transcribe (the router refuses multipart): the app
+    # gives its agent a transcriber of its own, and the cascade column must use that one.
+    app = tmp_path / "routed_home.py"
+    app.write_text(
+        SMART_HOME.read_text()
+        + "\nimport os as _os\nfrom voxagent.client import ModelClient as _Client\n"
+        + "agent.voice = agent.voice.replace(\n"
+        + "    transcriber=_Client(\n"
+        + "        _os.environ['VOXAGENT_TEST_TRANSCRIBE_URL'], model=_os.environ['VOXAGENT_TEST_MODEL']\n"
+        + "    )\n)\n"
+    )
+    report_path = tmp_path / "report.json"
+    with (
+        portal.wrap_async_context_manager(ScriptedServer(default=responder)) as chat,
+        portal.wrap_async_context_manager(ScriptedServer(default=responder)) as replica,
+    ):
+        monkeypatch.setenv("VOXAGENT_TEST_TRANSCRIBE_URL", replica.base_url)
+        monkeypatch.setenv("VOXAGENT_TEST_MODEL", replica.model)
+        code = run(
+            "eval", str(suite), "--app", str(app), "--base-url", chat.base_url,
+            "--baseline", "cascade", "--dry-tools", "--json", str(report_path),
+        )  # fmt: skip
+        assert chat.errors == [] and replica.errors == []
+        counts = len(chat.transcriptions), len(replica.transcriptions), len(replica.requests)
+    assert code == 0, capsys.readouterr().err
+    assert counts == (0, 8, 0)  # every cascade transcription on the agent's transcriber
+    report = json.loads(report_path.read_text())
+    assert report["scores"]["cascade"]["latency_ms"]["transcribe"]["n"] == 8
