@@ -333,7 +333,7 @@ def test_the_cascade_uses_the_agents_own_transcriber_when_it_has_one(
         + "\nimport os as _os\nfrom voxagent.client import ModelClient as _Client\n"
         + "agent.voice = agent.voice.replace(\n"
         + "    transcriber=_Client(\n"
-        + "        _os.environ['VOXAGENT_TEST_TRANSCRIBE_URL'], model=_os.environ['VOXAGENT_TEST_MODEL']\n"
+        + "        _os.environ['VOX_TEST_URL'], model=_os.environ['VOX_TEST_MODEL']\n"
         + "    )\n)\n"
     )
     report_path = tmp_path / "report.json"
@@ -341,8 +341,8 @@ def test_the_cascade_uses_the_agents_own_transcriber_when_it_has_one(
         portal.wrap_async_context_manager(ScriptedServer(default=responder)) as chat,
         portal.wrap_async_context_manager(ScriptedServer(default=responder)) as replica,
     ):
-        monkeypatch.setenv("VOXAGENT_TEST_TRANSCRIBE_URL", replica.base_url)
-        monkeypatch.setenv("VOXAGENT_TEST_MODEL", replica.model)
+        monkeypatch.setenv("VOX_TEST_URL", replica.base_url)
+        monkeypatch.setenv("VOX_TEST_MODEL", replica.model)
         code = run(
             "eval", str(suite), "--app", str(app), "--base-url", chat.base_url,
             "--baseline", "cascade", "--dry-tools", "--json", str(report_path),
