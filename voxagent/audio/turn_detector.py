@@ -88,7 +88,10 @@ class TurnPolicy:
 
     Attributes:
         first_check_s: Silence before the first question (Pipecat: 0.2 s).
-        recheck_s: Silence between further questions.
+        recheck_s: Silence between further questions. 0.15 s decides every turn of the
+            real-speech corpus exactly as 0.1 s does with a third fewer questions, and gives
+            each question 150 ms of real time: on a slow or busy CPU (one Smart Turn call
+            took 95-130 ms here under load) 0.1 s fell behind the live audio.
         threshold_start: P needed to end the turn at the first check.
         threshold_end: P needed just before the cap.
         max_silence_s: Silence that ends the turn whatever the model says. 1.1 s holds the
@@ -100,7 +103,7 @@ class TurnPolicy:
     """
 
     first_check_s: float = 0.2
-    recheck_s: float = 0.1
+    recheck_s: float = 0.15
     threshold_start: float = 0.5
     threshold_end: float = 0.5
     max_silence_s: float = 1.1

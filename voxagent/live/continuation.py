@@ -15,6 +15,7 @@ the new speech is a turn of its own.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import anyio
@@ -91,9 +92,9 @@ class Carry:
         self.max_s = max_s
         self.utterance: Utterance | None = None
         self.transcript: PendingTranscript | None = None
-        # The clip of a turn taken back whose continuation has not started: recorded again if
+        # A turn taken back whose continuation has not started: recorded again if
         # listening ends first (`repay`), so what the user said is never lost.
-        self.owed: tuple[AudioClip, PendingTranscript | None] | None = None
+        self.owed: Queued | None = None
         self._settling: anyio.Event | None = None
 
     def barged_in(self) -> None:
@@ -139,15 +140,17 @@ class Carry:
             and (watch.clip is None or withdraw(watch.clip))
         )
         self.settle(queued.utterance if carried else None, queued.transcript)
-        if carried and watch.clip is not None:
-            self.owed = (watch.clip, queued.transcript)
+        if carried:
+            # The clip it was recorded with (a cancel before it was made: encoded if needed).
+            self.owed = replace(queued, clip=watch.clip or queued.clip)
         return carried
 
     def repay(self, restore: Callable[[AudioClip, str | None], None]) -> None:
         """Listening has ended: record again a turn taken back whose continuation never ran."""
         if self.owed is not None:
-            (clip, transcript), self.owed = self.owed, None
-            restore(clip, transcript.text if transcript is not None else None)
+            owed, self.owed = self.owed, None
+            clip = owed.clip or owed.utterance.to_clip()  # milliseconds, once, at the end
+            restore(clip, owed.transcript.text if owed.transcript is not None else None)
 
     def joined(self, utterance: Utterance) -> Utterance:
         """`utterance` continued from what is carried (the carry is kept)."""
