@@ -14,6 +14,7 @@ the new speech is a turn of its own.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     from voxagent.audio.clip import AudioClip
 
 __all__ = ["SETTLE_S", "Carry", "TurnWatch"]
+
+logger = logging.getLogger("voxagent.listen")
 
 # How long the next utterance waits for a cancelled turn to finish unwinding before it is taken
 # as a turn of its own (a cancelled turn stops in milliseconds; this bounds a stuck one).
@@ -133,12 +136,13 @@ class Carry:
         Returns:
             Whether it was taken back (`TurnCancelled.continued`).
         """
-        carried = (
-            not watch.acted
-            and not others_waiting
-            and self.wants(queued.utterance)
-            and (watch.clip is None or withdraw(watch.clip))
-        )
+        carried = not watch.acted and not others_waiting and self.wants(queued.utterance)
+        if carried and watch.clip is not None:
+            try:
+                carried = withdraw(watch.clip)
+            except Exception as exc:  # a bug must not end listening: the turn stays as cut
+                logger.error("could not take back a cancelled turn: %s", exc, exc_info=exc)
+                carried = False
         self.settle(queued.utterance if carried else None, queued.transcript)
         if carried:
             # The clip it was recorded with (a cancel before it was made: encoded if needed).
@@ -149,8 +153,11 @@ class Carry:
         """Listening has ended: record again a turn taken back whose continuation never ran."""
         if self.owed is not None:
             owed, self.owed = self.owed, None
-            clip = owed.clip or owed.utterance.to_clip()  # milliseconds, once, at the end
-            restore(clip, owed.transcript.text if owed.transcript is not None else None)
+            try:
+                clip = owed.clip or owed.utterance.to_clip()  # milliseconds, once, at the end
+                restore(clip, owed.transcript.text if owed.transcript is not None else None)
+            except Exception as exc:  # listening is over: say what was lost, raise nothing new
+                logger.error("a turn taken back could not be recorded again: %s", exc, exc_info=exc)
 
     def joined(self, utterance: Utterance) -> Utterance:
         """`utterance` continued from what is carried (the carry is kept)."""

@@ -309,3 +309,24 @@ async def test_a_turn_taken_back_is_recorded_again_when_listening_stops_before_i
     [user] = history  # what the user said first is in the conversation, unanswered
     assert user.audio is not None  # type: ignore[union-attr]
     assert user.audio.duration_s == pytest.approx(first.duration, abs=0.001)  # type: ignore[union-attr]
+
+
+async def test_a_failure_to_take_a_turn_back_leaves_it_as_cut_and_listening_goes_on(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from voxagent.conversation import Conversation
+
+    def broken(self: Conversation, turn: Any) -> None:
+        raise RuntimeError("a bug in withdraw")
+
+    monkeypatch.setattr(Conversation, "withdraw", broken)
+    audio = spoken("kitchen_light_on", "what_time")
+    async with ScriptedModel(
+        [Reply.text("too late", delay=10.0), Reply.text("It is noon.")]
+    ) as model:
+        async with Agent(model, voice=VoiceSettings(barge_in="cancel")) as agent:
+            events = await collect(agent, ArraySource(audio, RATE, realtime=True))
+    assert [e.continued for e in events if isinstance(e, TurnCancelled)] == [False]
+    assert [e.text for e in events if isinstance(e, TurnCompleted)] == ["It is noon."]
+    assert [m["role"] for m in model.requests[-1]["messages"]] == ["user", "user"]
+    assert "could not take back a cancelled turn" in caplog.text
