@@ -250,8 +250,12 @@ async def test_a_failing_tool_marks_its_span_and_the_turn_goes_on(otel: Otel) ->
 
 
 @pytest.mark.anyio
-async def test_nothing_secret_in_any_attribute(otel: Otel) -> None:
-    """API key, Authorization header, URL password and tool arguments stay out of telemetry."""
+@pytest.mark.parametrize("auth", ["api_key", "url"])
+async def test_nothing_secret_in_any_attribute(otel: Otel, auth: str) -> None:
+    """API key, Authorization header, URL password and tool arguments stay out of telemetry.
+
+    Each way to authenticate on its own: both at once is a ConfigurationError.
+    """
 
     @tool
     def remember(pin: str) -> str:
@@ -264,8 +268,11 @@ async def test_nothing_secret_in_any_attribute(otel: Otel) -> None:
 
     script = [Reply.tool_call("remember", {"pin": "PIN-4242"}), Reply.error(401, "bad key")]
     async with ScriptedServer(script, model=MODEL) as server:
-        url = server.base_url.replace("://", "://alice:hunter2pass@")
-        agent = Agent(model=MODEL, base_url=url, tools=[remember], api_key=SECRET_KEY)
+        url = server.base_url
+        if auth == "url":
+            url = url.replace("://", "://alice:hunter2pass@")
+        key = SECRET_KEY if auth == "api_key" else None
+        agent = Agent(model=MODEL, base_url=url, tools=[remember], api_key=key)
         async with agent:
             with pytest.raises(ModelError):
                 await agent.ask(text="remember my pin")
